@@ -1,0 +1,121 @@
+"""The Litestar application: middleware, sessions, CSRF, templates, and each area's routes.
+
+Every domain package may define `route_handlers` in its `routes.py`; they are mounted here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment
+from litestar import Litestar, get
+from litestar.config.compression import CompressionConfig
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import CacheControlHeader
+from litestar.di import Provide
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import File
+from litestar.static_files import create_static_files_router
+from litestar.stores.memory import MemoryStore
+from litestar.template.config import TemplateConfig
+
+from server import i18n, web
+from server.auth.store import DatabaseSessionStore
+from server.db import db_lifespan
+from server.settings import settings
+
+TEMPLATES = Path(__file__).parent / "templates"
+DOMAINS = ("auth", "areas", "people", "visits", "talks", "referrals", "review", "sync",
+           "reports", "audit")
+
+
+def _configure_jinja(engine: JinjaTemplateEngine) -> None:
+    env: Environment = engine.engine
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals.update(web.template_globals())
+    env.trim_blocks = True
+    env.lstrip_blocks = True
+
+
+def _domain_routes() -> list[Any]:
+    handlers: list[Any] = []
+    for name in DOMAINS:
+        try:
+            module = importlib.import_module(f"server.{name}.routes")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"server.{name}.routes":
+                raise
+            continue
+        handlers.extend(getattr(module, "route_handlers", []))
+    return handlers
+
+
+@get("/sw.js", include_in_schema=False, name="service-worker")
+async def service_worker() -> File:
+    return File(web.PWA_DIR / "sw.js", media_type="text/javascript",
+                content_disposition_type="inline",
+                headers={"Service-Worker-Allowed": "/", "Cache-Control": "no-cache"})
+
+
+@get("/manifest.webmanifest", include_in_schema=False, name="manifest")
+async def manifest() -> File:
+    return File(web.PWA_DIR / "manifest.webmanifest", media_type="application/manifest+json",
+                content_disposition_type="inline", headers={"Cache-Control": "no-cache"})
+
+
+@get("/healthz", include_in_schema=False, name="health")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def create_app() -> Litestar:
+    i18n.load_catalogs()
+    session_config = ServerSideSessionConfig(
+        store="sessions", key="session", max_age=settings.session_max_age,
+        secure=settings.secure_cookies, httponly=True, samesite="lax",
+        renew_on_access=False,
+    )
+    static = create_static_files_router(
+        path="/static", directories=[web.PWA_DIR], name="static",
+        cache_control=CacheControlHeader(max_age=31536000, public=True),
+        include_in_schema=False,
+    )
+    return Litestar(
+        route_handlers=[service_worker, manifest, health, static, *_domain_routes()],
+        plugins=[HTMXPlugin()],
+        guards=[web.role_guard],
+        dependencies={"user": Provide(web.provide_user)},
+        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine,
+                                       engine_callback=_configure_jinja),
+        middleware=[web.security_headers_middleware, session_config.middleware],
+        stores={"sessions": DatabaseSessionStore(), "signin_rate": MemoryStore()},
+        csrf_config=CSRFConfig(secret=settings.secret_key, cookie_secure=settings.secure_cookies,
+                               cookie_samesite="lax", exclude=["/healthz"]),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
+        openapi_config=OpenAPIConfig(title="Đồng Hành API", version="1", path="/schema"),
+        exception_handlers={
+            NotAuthorizedException: web.not_authorized_handler,
+            PermissionDeniedException: web.permission_handler,
+            NotFoundException: web.not_found_handler,
+            ValidationException: web.validation_handler,
+            HTTPException: web.http_exception_handler,
+            Exception: web.server_error_handler,
+        },
+        lifespan=[db_lifespan],
+    )
+
+
+app = create_app()

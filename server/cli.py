@@ -1,0 +1,119 @@
+"""Command-line entry points behind `scripts/`: migrate, demo data, invitations, areas, audit.
+
+Run as `python -m server.cli COMMAND`; each script in `scripts/` is a thin wrapper.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from piccolo.apps.migrations.commands.forwards import run_forwards
+
+
+async def migrate(quiet: bool = False) -> None:
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out) if quiet else contextlib.nullcontext():
+        result = await run_forwards("all")
+    if not result.success:
+        print(out.getvalue(), result.message, file=sys.stderr)
+        raise SystemExit(1)
+
+
+async def demo_official_link() -> str | None:
+    """A fresh enrolment link for the demo official of commune A while she has no passkey."""
+    from server.areas.tables import Area, User
+    from server.auth.queries import create_invitation, enrol_url
+    from server.auth.tables import Credential
+
+    commune = await Area.select(Area.id).where(Area.code == "HK").first()
+    if commune is None:
+        return None
+    official = await User.select(User.id).where(
+        (User.area == commune["id"]) & (User.role == "official")).order_by(User.id).first()
+    if official is None or await Credential.exists().where(Credential.user == official["id"]):
+        return None
+    return enrol_url(await create_invitation(official["id"], None))
+
+
+async def serve_prepare(load_demo: bool) -> None:
+    from server.demo import load_demo as load
+
+    await migrate(quiet=True)
+    if load_demo and await load():
+        print("Demo data loaded: province TH, communes HK (A) and HT (B).")
+    link = await demo_official_link()
+    if link:
+        print("Enrolment link for the demo official of Xã Hoằng Kim (Lê Thị Hoa):")
+        print(link)
+
+
+async def invite(role: str, area_code: str, name: str, phone: str) -> None:
+    from server.areas.queries import create_user, get_area_by_code
+    from server.auth.queries import create_invitation, enrol_url
+
+    area = await get_area_by_code(area_code)
+    if area is None:
+        raise SystemExit(f"unknown area code: {area_code} (see scripts/areas)")
+    need = {"official": "commune", "volunteer": "commune"}.get(role)
+    if need and area["level"] != need:
+        raise SystemExit(f"a {role} belongs to a commune; {area_code} is a {area['level']}")
+    if role == "supervisor" and area["level"] not in ("province", "district"):
+        raise SystemExit(f"a supervisor belongs to a province or district; {area_code} is a "
+                         f"{area['level']}")
+    user_id = await create_user(display_name=name, role=role, area_id=area["id"], phone=phone)
+    print(f"Invited {name} ({role}) to {area['name']}; the link is valid once.")
+    print(enrol_url(await create_invitation(user_id, None)))
+
+
+async def areas() -> None:
+    from server.areas.queries import list_areas
+
+    for a in await list_areas():
+        print(f"{a['code']}\t{a['level']}\t{a['name']}")
+
+
+async def verify_audit() -> int:
+    from server.audit.queries import verify_chain
+
+    checked, broken = await verify_chain()
+    if broken is None:
+        print(f"audit chain intact: {checked} rows")
+        return 0
+    print(f"audit chain BROKEN at row id {broken} (after {checked} intact rows)")
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="donghanh")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="run the database migrations")
+    p = sub.add_parser("serve-prepare", help="migrate, load demo data, print the demo link")
+    p.add_argument("--no-demo", action="store_true")
+    p = sub.add_parser("invite", help="invite a user and print the enrolment link")
+    p.add_argument("--role", required=True, choices=["official", "volunteer", "supervisor"])
+    p.add_argument("--area", required=True, help="area code (scripts/areas)")
+    p.add_argument("--name", required=True)
+    p.add_argument("--phone", default="")
+    sub.add_parser("areas", help="list areas: code, level, name")
+    sub.add_parser("verify-audit", help="check the audit log's hash chain")
+    args = parser.parse_args(argv)
+    if args.command == "migrate":
+        asyncio.run(migrate())
+    elif args.command == "serve-prepare":
+        asyncio.run(serve_prepare(not args.no_demo))
+    elif args.command == "invite":
+        asyncio.run(invite(args.role, args.area, args.name, args.phone))
+    elif args.command == "areas":
+        asyncio.run(areas())
+    elif args.command == "verify-audit":
+        return asyncio.run(verify_audit())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

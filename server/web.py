@@ -1,0 +1,230 @@
+"""What every page shares: the signed-in user, guards, template helpers, security headers,
+locale choice and the translated error pages."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import msgspec
+from litestar import Request, Response
+from litestar.connection import ASGIConnection
+from litestar.datastructures import MutableScopeHeaders
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.handlers.base import BaseRouteHandler
+from litestar.response import Redirect, Template
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from server import i18n
+from server.i18n import _
+from server.settings import settings
+
+PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; manifest-src 'self'; worker-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+)
+
+
+class CurrentUser(msgspec.Struct, frozen=True):
+    """The signed-in user as kept in the server-side session (no query per request)."""
+
+    id: int
+    role: str
+    name: str
+    area_id: int
+    area_name: str
+    area_level: str
+
+    @property
+    def commune_id(self) -> int | None:
+        return self.area_id if self.area_level == "commune" else None
+
+    @property
+    def is_official(self) -> bool:
+        return self.role == "official"
+
+    @property
+    def is_volunteer(self) -> bool:
+        return self.role == "volunteer"
+
+
+def current_user(connection: ASGIConnection) -> CurrentUser | None:
+    raw = connection.scope.get("session") or {}
+    data = raw.get("user") if isinstance(raw, dict) else None
+    if not data:
+        return None
+    return msgspec.convert(data, CurrentUser)
+
+
+async def provide_user(request: Request) -> CurrentUser:
+    user = current_user(request)
+    if user is None:
+        raise NotAuthorizedException(_("Please sign in."))
+    return user
+
+
+def role_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """Coarse gate: `opt={"roles": (...)}` on a handler or controller."""
+    roles = handler.opt.get("roles")
+    if not roles:
+        return
+    user = current_user(connection)
+    if user is None:
+        raise NotAuthorizedException(_("Please sign in."))
+    if user.role not in roles:
+        raise PermissionDeniedException(_("Your role cannot open this page."))
+
+
+# ---------------------------------------------------------------- static files and templates
+
+
+@cache
+def _asset_version(path: str) -> str:
+    return hashlib.sha256((PWA_DIR / path).read_bytes()).hexdigest()[:10]
+
+
+def static_url(path: str) -> str:
+    """A versioned URL: the file can then be cached for a year and still update at once."""
+    return f"/static/{path}?v={_asset_version(path)}"
+
+
+def template_globals() -> dict[str, Any]:
+    return {"static_url": static_url, "get_locale": i18n.get_locale, "settings": settings}
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def page(request: Request, template: str, partial: str | None = None, **context: Any) -> Template:
+    """One URL, full page or fragment: htmx requests get the partial only."""
+    name = partial if partial and is_htmx(request) and not request.headers.get("hx-boosted") \
+        else template
+    context.setdefault("user", current_user(request))
+    context.setdefault("request", request)
+    return Template(template_name=name, context=context, headers={"Vary": "HX-Request"})
+
+
+# ---------------------------------------------------------------- middleware
+
+
+def choose_locale(scope: Scope) -> str:
+    headers = dict(scope.get("headers") or [])
+    cookie = headers.get(b"cookie", b"").decode("latin-1")
+    for part in cookie.split(";"):
+        name, _sep, value = part.strip().partition("=")
+        if name == "lang" and value in i18n.LOCALES:
+            return value
+    return settings.default_locale
+
+
+def security_headers_middleware(app: ASGIApp) -> ASGIApp:
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        i18n.set_locale(choose_locale(scope))
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableScopeHeaders.from_message(message)
+                headers.setdefault("Content-Security-Policy", CSP)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "same-origin")
+                headers.setdefault("X-Frame-Options", "DENY")
+                headers.setdefault("Content-Language", i18n.get_locale())
+                ctype = headers.get("content-type") or ""
+                if ctype.startswith(("text/html", "application/json")) and "cache-control" \
+                        not in headers:
+                    # Pages and API answers are personal: never stored by shared caches.
+                    headers["Cache-Control"] = "private, no-cache"
+            await send(message)
+
+        await app(scope, receive, send_wrapper)
+
+    return middleware
+
+
+# ---------------------------------------------------------------- errors
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith(("/api/", "/auth/passkey/")) or \
+        "application/json" in request.headers.get("accept", "") and \
+        "text/html" not in request.headers.get("accept", "")
+
+
+def error_page(request: Request, status: int, title: str, message: str) -> Response:
+    if wants_json(request):
+        return Response({"status_code": status, "detail": message}, status_code=status)
+    template = "_error.html" if is_htmx(request) else "error.html"
+    return Template(
+        template_name=template,
+        context={"title": title, "message": message, "status": status,
+                 "user": current_user(request), "request": request},
+        status_code=status,
+    )
+
+
+def not_authorized_handler(request: Request, exc: NotAuthorizedException) -> Response:
+    if wants_json(request):
+        return error_page(request, 401, _("Sign-in needed"), _("Please sign in."))
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return Redirect(path=f"/signin?next={quote(target)}")
+
+
+def permission_handler(request: Request, exc: PermissionDeniedException) -> Response:
+    message = str(exc.detail)
+    if "CSRF" in message:
+        message = _("This form has expired. Reload the page and send it again — "
+                    "what you typed is kept on this page.")
+    elif not message or message == "Forbidden":
+        message = _("Your role cannot open this page.")
+    return error_page(request, 403, _("Not allowed"), message)
+
+
+def not_found_handler(request: Request, exc: NotFoundException) -> Response:
+    return error_page(request, 404, _("Not found"),
+                      _("There is nothing here, or it is not yours to see."))
+
+
+def validation_handler(request: Request, exc: ValidationException) -> Response:
+    errors: dict[str, str] = {}
+    for item in exc.extra or []:
+        if isinstance(item, dict):
+            errors[str(item.get("key") or "_")] = _("This value is not valid.")
+    body = {"status_code": 400, "detail": _("The request is not valid."), "errors": errors}
+    if wants_json(request):
+        return Response(body, status_code=400)
+    return error_page(request, 400, _("Not valid"), _("The request is not valid."))
+
+
+def http_exception_handler(request: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    if status == 429:
+        return error_page(request, 429, _("Too many tries"),
+                          _("Too many tries. Wait a minute and try again."))
+    if status == 405:
+        return error_page(request, 405, _("Not allowed"), _("This action is not available here."))
+    return error_page(request, status, _("Error"), str(exc.detail))
+
+
+def server_error_handler(request: Request, exc: Exception) -> Response:
+    import logging
+
+    logging.getLogger("donghanh").exception("unhandled error", exc_info=exc)
+    return error_page(request, 500, _("Something went wrong"),
+                      _("Something went wrong on the server. Nothing you saved on the phone is "
+                        "lost; please try again."))

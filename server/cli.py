@@ -70,6 +70,17 @@ async def invite(role: str, area_code: str, name: str, phone: str) -> None:
     print(enrol_url(await create_invitation(user_id, None)))
 
 
+async def enrol_link(name: str) -> None:
+    """A fresh enrolment link for an existing user, found by display name."""
+    from server.areas.tables import User
+    from server.auth.queries import create_invitation, enrol_url
+
+    user = await User.select(User.id).where(User.display_name == name).first()
+    if user is None:
+        raise SystemExit(f"no user named {name!r}")
+    print(enrol_url(await create_invitation(user["id"], None)))
+
+
 async def areas() -> None:
     from server.areas.queries import list_areas
 
@@ -99,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--area", required=True, help="area code (scripts/areas)")
     p.add_argument("--name", required=True)
     p.add_argument("--phone", default="")
+    p = sub.add_parser("enrol-link", help="print a new enrolment link for an existing user")
+    p.add_argument("--name", required=True)
     sub.add_parser("areas", help="list areas: code, level, name")
     sub.add_parser("verify-audit", help="check the audit log's hash chain")
     args = parser.parse_args(argv)
@@ -108,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(serve_prepare(not args.no_demo))
     elif args.command == "invite":
         asyncio.run(invite(args.role, args.area, args.name, args.phone))
+    elif args.command == "enrol-link":
+        asyncio.run(enrol_link(args.name))
     elif args.command == "areas":
         asyncio.run(areas())
     elif args.command == "verify-audit":

@@ -13,6 +13,7 @@ import os
 import secrets
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +82,7 @@ async def _reset() -> None:
 
 @pytest.fixture(autouse=True)
 def fresh_db() -> Any:
-    asyncio.run(_reset())
+    run(_reset())
     yield
     if not IS_PG:
         for f in _TMP.glob(f"t{_counter['n']}.sqlite*"):
@@ -93,7 +94,7 @@ def world(fresh_db: Any) -> dict[str, Any]:
     """The base rows every feature test starts from; ids by persona and area code."""
     from server.demo import load_demo
 
-    ids = asyncio.run(load_demo(extras=False))
+    ids = run(load_demo(extras=False))
     ids.update(ids.pop("users"))
     ids["A"], ids["B"] = ids["HK"], ids["HT"]
     return ids
@@ -107,8 +108,13 @@ def app() -> Any:
 
 
 def run(coro: Any) -> Any:
-    """Run a coroutine from a sync test (the DB engine serves any event loop)."""
-    return asyncio.run(coro)
+    """Run a coroutine from a sync test (the DB engine serves any event loop).
+
+    It runs on a worker thread with its own loop, so it also works while Playwright's sync
+    API holds an event loop on the main thread.
+    """
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def sign_in(client: TestClient, user_id: int) -> TestClient:
@@ -155,3 +161,6 @@ def as_user(app: Any) -> Any:
         return sign_in(with_csrf(TestClient(app, base_url="http://localhost:8000")), user_id)
 
     return make
+
+
+pytest_plugins = ["tests.browser"]

@@ -1,0 +1,163 @@
+"""Browser-test harness: a real app server in a subprocess and Debian Chromium via Playwright.
+
+`live_server` is one uvicorn process per test worker on a fresh SQLite file with the demo data;
+`browser` is one Chromium per worker; `phone` gives each test a new context (360×740) with a
+virtual passkey authenticator attached; `enrol(page, name)` creates a real passkey for a demo
+user through the enrolment page and lands on the home page.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    """An app process on 127.0.0.1 with its own database file; can be killed and restarted."""
+
+    port: int = field(default_factory=free_port)
+    dbdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="donghanh-live-")))
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://localhost:{self.port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("DATABASE_URL", "TEST_DATABASE_URL")}
+        env.update(SQLITE_PATH=str(self.dbdir / "live.sqlite"), PUBLIC_ORIGIN=self.url,
+                   PORT=str(self.port), SECRET_KEY="live-test-secret-" + "y" * 32,
+                   PICCOLO_CONF="server.piccolo_conf", SIGNIN_RATE_LIMIT="1000")
+        return env
+
+    def cli(self, *args: str) -> str:
+        out = subprocess.run([sys.executable, "-m", "server.cli", *args], cwd=ROOT, env=self.env,
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    def prepare(self) -> None:
+        self.cli("serve-prepare")
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "server.app:app", "--host", "127.0.0.1",
+             "--port", str(self.port), "--no-access-log", "--log-level", "warning"],
+            cwd=ROOT, env=self.env)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1)
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("live server did not start")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no flush — what a crash looks like."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+            self.proc = None
+
+    def enrol_link(self, name: str) -> str:
+        return self.cli("enrol-link", "--name", name).strip().splitlines()[-1]
+
+    def sql(self, query: str, *params: Any) -> list[tuple[Any, ...]]:
+        """Read the live database directly (WAL lets us read while the server writes)."""
+        import sqlite3
+
+        con = sqlite3.connect(self.dbdir / "live.sqlite", timeout=10)
+        try:
+            cur = con.execute(query, params)
+            rows = cur.fetchall()
+            con.commit()
+            return rows
+        finally:
+            con.close()
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[LiveServer]:
+    server = LiveServer()
+    server.prepare()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def playwright_instance() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance: Any) -> Iterator[Any]:
+    b = playwright_instance.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                            args=CHROMIUM_ARGS)
+    yield b
+    b.close()
+
+
+def add_authenticator(context: Any, page: Any) -> dict[str, Any]:
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable", {"enableUI": False})
+    auth = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
+        "hasUserVerification": True, "isUserVerified": True,
+        "automaticPresenceSimulation": True}})
+    return {"cdp": cdp, "id": auth["authenticatorId"]}
+
+
+@pytest.fixture
+def phone(browser: Any) -> Iterator[Any]:
+    """A fresh phone-sized browser context with a virtual passkey authenticator."""
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")
+    page = context.new_page()
+    page.authenticator = add_authenticator(context, page)  # type: ignore[attr-defined]
+    yield page
+    context.close()
+
+
+def enrol(page: Any, server: LiveServer, name: str) -> None:
+    """Create a real passkey for a demo user from an enrolment link; ends on the home page."""
+    page.goto(server.enrol_link(name))
+    page.click("#passkey-enrol")
+    page.wait_for_url(f"{server.url}/", timeout=15000)

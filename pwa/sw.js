@@ -1,5 +1,78 @@
-// Service worker: placeholder until the offline shell lands (issue 5). It takes control so
-// that the app is installable; it caches nothing and never touches non-GET requests.
-self.addEventListener("install", () => self.skipWaiting());
-self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
-self.addEventListener("fetch", () => {});
+// Service worker: precaches the app shell (versioned: this file changes whenever an asset
+// does, so an update reaches phones on their next visit), serves navigations network-first
+// with the cached shell as fallback, and never intercepts non-GET requests: replaying POST
+// bodies from a service worker corrupts them on some browsers, and the outbox owns writes.
+// Pages that show person data are never cached: only the shell pages listed below are.
+
+const VERSION = "__VERSION__";
+const CACHE = `donghanh-${VERSION}`;
+const ASSETS = __ASSETS__;
+const SHELL = __SHELL__;  // signed-in pages without person data, cached on the page's request
+const FALLBACK = "/app";
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(ASSETS)).then(() => self.skipWaiting()));
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    const keys = await caches.keys();
+    await Promise.all(keys.filter((k) => k.startsWith("donghanh-") && k !== CACHE).map((k) => caches.delete(k)));
+    await self.clients.claim();
+  })());
+});
+
+async function cacheShell() {
+  const cache = await caches.open(CACHE);
+  await Promise.all(SHELL.map(async (url) => {
+    try {
+      const res = await fetch(url, { credentials: "same-origin", cache: "no-store" });
+      if (res.ok && !res.redirected) await cache.put(url, res);
+    } catch (e) { /* offline: keep what we have */ }
+  }));
+}
+
+self.addEventListener("message", (event) => {
+  if (event.data === "cache-shell") event.waitUntil(cacheShell());
+});
+
+function shellFor(url) {
+  // /visits/new?person=12 offline → the cached blank visit form (its picker is filled from
+  // the phone's caseload); anything else → the offline home.
+  for (const s of SHELL) {
+    const u = new URL(s, self.location.origin);
+    if (u.pathname === url.pathname) return s;
+  }
+  return FALLBACK;
+}
+
+self.addEventListener("fetch", (event) => {
+  const req = event.request;
+  if (req.method !== "GET") return;  // never touch writes
+  const url = new URL(req.url);
+  if (url.origin !== self.location.origin) return;
+  if (req.mode === "navigate") {
+    event.respondWith((async () => {
+      try {
+        return await fetch(req);
+      } catch (e) {
+        const cache = await caches.open(CACHE);
+        return (await cache.match(shellFor(url))) || (await cache.match(FALLBACK)) || Response.error();
+      }
+    })());
+    return;
+  }
+  if (url.pathname.startsWith("/static/")) {
+    // Versioned names: the cache is always right; the network only on a miss.
+    event.respondWith(caches.match(req).then((hit) => hit || fetch(req).then((res) => {
+      if (res.ok) { const copy = res.clone(); caches.open(CACHE).then((c) => c.put(req, copy)); }
+      return res;
+    })));
+  }
+});
+
+self.addEventListener("sync", (event) => {
+  if (event.tag !== "outbox") return;
+  // The page owns the outbox (it can read the CSRF cookie and ask for a sign-in): wake it.
+  event.waitUntil(self.clients.matchAll({ type: "window" }).then((cs) => cs.forEach((c) => c.postMessage("flush"))));
+});

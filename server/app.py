@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment
-from litestar import Litestar, get
+from litestar import Litestar, Response, get
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader
@@ -63,11 +63,28 @@ def _domain_routes() -> list[Any]:
     return handlers
 
 
+SW_ASSETS = ("app.css", "app.js", "outbox.js", "passkey.js", "vendor/htmx-2.0.11.min.js",
+             "vendor/simplewebauthn-browser-14.0.0.umd.min.js", "icons/icon-192.png",
+             "icons/icon-512.png", "icons/icon-512-maskable.png")
+SW_SHELL = ("/app", "/outbox", "/visits/new?shell=1", "/talks/new?shell=1",
+            "/referrals/new?shell=1")
+
+
 @get("/sw.js", include_in_schema=False, name="service-worker")
-async def service_worker() -> File:
-    return File(web.PWA_DIR / "sw.js", media_type="text/javascript",
-                content_disposition_type="inline",
-                headers={"Service-Worker-Allowed": "/", "Cache-Control": "no-cache"})
+async def service_worker() -> Response[str]:
+    """The service worker, with the versioned asset list written in: any asset change
+    changes this file, so browsers install the new version on their next visit."""
+    import hashlib
+    import json
+
+    assets = [web.static_url(a) for a in SW_ASSETS] + ["/manifest.webmanifest"]
+    source = (web.PWA_DIR / "sw.js").read_text()
+    version = hashlib.sha256((source + "".join(assets) + "".join(SW_SHELL)).encode()) \
+        .hexdigest()[:12]
+    body = source.replace("__VERSION__", version).replace("__ASSETS__", json.dumps(assets)) \
+        .replace("__SHELL__", json.dumps(list(SW_SHELL)))
+    return Response(body, media_type="text/javascript",
+                    headers={"Service-Worker-Allowed": "/", "Cache-Control": "no-cache"})
 
 
 @get("/manifest.webmanifest", include_in_schema=False, name="manifest")

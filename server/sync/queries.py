@@ -1,0 +1,39 @@
+"""Sync's database work: hand each record to the one write path, and read the update feed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from server.records.tables import Entry
+from server.web import CurrentUser
+
+
+async def sync_record(user: CurrentUser, kind: str, record_id: uuid.UUID, version: int,
+                      recorded_at: dt.datetime, data: dict[str, Any]) -> Any:
+    """Store one record exactly once, through the same path the HTML forms take."""
+    from server.records.queries import submit_record
+    from server.sync.routes import SyncResult
+
+    if recorded_at.tzinfo is None:
+        recorded_at = recorded_at.replace(tzinfo=dt.UTC)
+    result = await submit_record(user, kind, record_id, version, recorded_at, data)
+    return SyncResult(id=str(record_id), outcome=result.outcome, state=result.state,
+                      receipt=result.receipt, version=result.version,
+                      errors=dict(result.errors or {}))
+
+
+async def list_updates_for(user: CurrentUser, since: dt.datetime | None,
+                           limit: int = 500) -> tuple[list[dict[str, Any]], str | None]:
+    query = Entry.select(Entry.id, Entry.kind, Entry.state, Entry.version, Entry.receipt,
+                         Entry.review_comment, Entry.updated_at).where(Entry.author == user.id)
+    if since is not None:
+        query = query.where(Entry.updated_at > since)
+    rows = await query.order_by(Entry.updated_at).limit(limit)
+    items = [{"id": str(r["id"]), "kind": r["kind"], "state": r["state"],
+              "version": r["version"], "receipt": r["receipt"],
+              "comment": r["review_comment"] or "",
+              "updated_at": r["updated_at"].isoformat()} for r in rows]
+    cursor = items[-1]["updated_at"] if items else (since.isoformat() if since else None)
+    return items, cursor

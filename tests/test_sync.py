@@ -1,0 +1,146 @@
+"""POST /api/v1/sync: exactly once, one answer per record, and the update feed."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+
+from tests.conftest import run
+from tests.factories import make_person
+
+
+def _visit(person: int, **over):
+    data = {"person": person, "date": "2026-11-20", "visit_kind": "home", "met": True,
+            "drug_signs": "none", "risk": "low", "support": ["counselling"], "notes": "Ổn định"}
+    data.update(over)
+    return data
+
+
+def _rec(data, kind="visit", rid=None, version=1):
+    return {"id": str(rid or uuid.uuid4()), "kind": kind, "version": version,
+            "recorded_at": "2026-11-20T02:30:00Z", "data": data}
+
+
+def _setup(world):
+    return run(make_person(world["A"], village=world["villages"]["HK"][0],
+                           team=[world["bob"]], start=dt.date(2025, 1, 1)))
+
+
+def _count(rid) -> int:
+    from server.records.tables import Entry
+
+    return run(Entry.count().where(Entry.id == uuid.UUID(rid)))
+
+
+def test_batch_stores_each_record_once_and_replay_is_unchanged(world, as_user):
+    pid = _setup(world)
+    bob = as_user(world["bob"])
+    batch = [_rec(_visit(pid)), _rec(_visit(pid, date="2026-11-21"))]
+    r = bob.post("/api/v1/sync", json={"records": batch})
+    assert r.status_code in (200, 201), r.text
+    first = r.json()["results"]
+    assert [x["outcome"] for x in first] == ["stored", "stored"]
+    assert [x["id"] for x in first] == [b["id"] for b in batch]
+    assert all(x["receipt"] and x["state"] == "submitted" for x in first)
+
+    again = bob.post("/api/v1/sync", json={"records": batch}).json()["results"]
+    assert [x["outcome"] for x in again] == ["unchanged", "unchanged"]
+    assert [x["receipt"] for x in again] == [x["receipt"] for x in first]
+    assert all(_count(b["id"]) == 1 for b in batch)
+
+
+def test_same_id_different_content_is_a_conflict(world, as_user):
+    pid = _setup(world)
+    bob = as_user(world["bob"])
+    rec = _rec(_visit(pid))
+    bob.post("/api/v1/sync", json={"records": [rec]})
+    changed = dict(rec, data=_visit(pid, notes="khác"))
+    res = bob.post("/api/v1/sync", json={"records": [changed]}).json()["results"][0]
+    assert res["outcome"] == "conflict" and res["version"] == 1
+
+
+def test_one_bad_record_does_not_fail_its_batch(world, as_user):
+    pid = _setup(world)
+    other = run(make_person(world["A"], team=[world["carol"]]))
+    bob = as_user(world["bob"])
+    batch = [
+        _rec(_visit(pid)),
+        _rec(_visit(pid, date="2099-01-01", risk="extreme")),
+        {"id": "not-a-uuid", "kind": "visit", "data": {}},
+        _rec(_visit(other)),  # carol's person: not bob's to touch
+        "garbage",
+    ]
+    results = bob.post("/api/v1/sync", json={"records": batch}).json()["results"]
+    assert [r["outcome"] for r in results] == ["stored", "invalid", "invalid", "forbidden",
+                                               "invalid"]
+    assert {"date", "risk"} <= set(results[1]["errors"])
+    assert "id" in results[2]["errors"]
+
+
+def test_batch_limit_and_malformed_bodies(world, as_user, client):
+    pid = _setup(world)
+    bob = as_user(world["bob"])
+    too_many = [_rec(_visit(pid)) for _ in range(201)]
+    assert bob.post("/api/v1/sync", json={"records": too_many}).status_code == 413
+    assert bob.post("/api/v1/sync", content=b"{nope", headers={
+        "content-type": "application/json"}).status_code == 400
+    assert bob.post("/api/v1/sync", json={"records": "x"}).status_code == 400
+    assert client.post("/api/v1/sync", json={"records": []}).status_code == 401
+
+
+def test_sync_without_csrf_is_refused(world, as_user):
+    pid = _setup(world)
+    bob = as_user(world["bob"])
+    del bob.headers["x-csrftoken"]
+    assert bob.post("/api/v1/sync", json={"records": [_rec(_visit(pid))]}).status_code == 403
+
+
+def test_other_commune_official_cannot_record_for_commune_a(world, as_user):
+    pid = _setup(world)
+    res = as_user(world["dave"]).post("/api/v1/sync", json={"records": [_rec(_visit(pid))]})
+    assert res.json()["results"][0]["outcome"] == "forbidden"
+
+
+def test_concurrent_identical_submissions_store_once(world):
+    """Eight requests racing with the same record: one `stored`, seven `unchanged`."""
+    from server.records.queries import submit_record
+    from server.web import CurrentUser
+
+    pid = _setup(world)
+    bob = CurrentUser(id=world["bob"], role="volunteer", name="Bob", area_id=world["A"],
+                      area_name="A", area_level="commune")
+    rid = uuid.uuid4()
+    at = dt.datetime(2026, 11, 20, 2, 30, tzinfo=dt.UTC)
+
+    async def race():
+        return await asyncio.gather(*[
+            submit_record(bob, "visit", rid, 1, at, _visit(pid)) for _ in range(8)])
+
+    results = run(race())
+    outcomes = sorted(r.outcome for r in results)
+    assert outcomes == ["stored"] + ["unchanged"] * 7
+    assert len({r.receipt for r in results}) == 1
+    assert _count(str(rid)) == 1
+
+
+def test_updates_feed_reports_review_decisions(world, as_user):
+    from server.records.tables import Entry
+
+    pid = _setup(world)
+    bob = as_user(world["bob"])
+    rec = _rec(_visit(pid))
+    bob.post("/api/v1/sync", json={"records": [rec]})
+    feed = bob.get("/api/v1/me/updates").json()
+    assert [u["id"] for u in feed["updates"]] == [rec["id"]]
+    cursor = feed["cursor"]
+    assert bob.get("/api/v1/me/updates", params={"since": cursor}).json()["updates"] == []
+
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+    run(Entry.update({Entry.state: "returned", Entry.review_comment: "Thiếu ngày hẹn",
+                      Entry.updated_at: later}).where(Entry.id == uuid.UUID(rec["id"])))
+    update = bob.get("/api/v1/me/updates", params={"since": cursor}).json()["updates"]
+    assert update[0]["state"] == "returned" and update[0]["comment"] == "Thiếu ngày hẹn"
+    # Nobody else's entries appear in the feed.
+    assert as_user(world["carol"]).get("/api/v1/me/updates").json()["updates"] == []
+    assert bob.get("/api/v1/me/updates", params={"since": "yesterday"}).status_code == 400

@@ -113,8 +113,11 @@ def run(coro: Any) -> Any:
     It runs on a worker thread with its own loop, so it also works while Playwright's sync
     API holds an event loop on the main thread.
     """
+    async def wait() -> Any:
+        return await coro  # coroutines and Piccolo queries alike
+
     with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+        return pool.submit(asyncio.run, wait()).result()
 
 
 def sign_in(client: TestClient, user_id: int) -> TestClient:

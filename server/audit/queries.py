@@ -100,3 +100,46 @@ async def list_events(commune_id: int, *, person_id: int | None = None, actor_id
         q = q.where(AuditEvent.at < dt.datetime.combine(until + dt.timedelta(days=1), dt.time(),
                                                         dt.UTC))
     return await q.order_by(AuditEvent.id, ascending=False).limit(limit).offset(offset)
+
+
+async def count_events(commune_id: int) -> int:
+    return await AuditEvent.count().where(AuditEvent.commune_id == commune_id)
+
+
+async def list_event_actions(commune_id: int) -> list[str]:
+    """The actions that occur in a commune's log, for the browse filter."""
+    rows = await AuditEvent.select(AuditEvent.action).where(
+        AuditEvent.commune_id == commune_id).distinct().order_by(AuditEvent.action)
+    return [r["action"] for r in rows]
+
+
+async def find_person_in_commune(commune_id: int, text: str) -> int | None:
+    """A person of the commune by code (e.g. HK-0042) or by numeric id, for the log filter."""
+    from server.people.tables import Person
+
+    text = text.strip()
+    where: Any = Person.code == text
+    if text.isdigit():
+        where = where | (Person.id == int(text))
+    row = await Person.select(Person.id).where((Person.commune == commune_id) & where).first()
+    return int(row["id"]) if row else None
+
+
+async def describe_people(commune_id: int, ids: list[int]) -> dict[int, str]:
+    """Person id → "code name" for the rows shown (the commune's own people only)."""
+    from server.people.tables import Person
+
+    if not ids:
+        return {}
+    rows = await Person.select(Person.id, Person.code, Person.full_name).where(
+        (Person.commune == commune_id) & Person.id.is_in(sorted(set(ids))))
+    return {r["id"]: f"{r['code']} {r['full_name']}" for r in rows}
+
+
+async def describe_users(ids: list[int]) -> dict[int, str]:
+    from server.areas.tables import User
+
+    if not ids:
+        return {}
+    rows = await User.select(User.id, User.display_name).where(User.id.is_in(sorted(set(ids))))
+    return {r["id"]: r["display_name"] for r in rows}

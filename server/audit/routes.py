@@ -1,0 +1,107 @@
+"""Browsing the audit log: an official sees their commune's rows, newest first, filtered by
+person, user, action and date, a page at a time. (The chain itself is checked by
+`scripts/verify-audit`.)"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request, get
+from litestar.exceptions import NotFoundException
+from litestar.response import Template
+
+from server.areas.queries import list_users_in_area
+from server.audit import queries
+from server.i18n import N_, _
+from server.web import CurrentUser, page
+
+PER_PAGE = 50
+ACTION_LABELS = {
+    "entry.approve": N_("Entry approved"), "entry.return": N_("Entry returned"),
+    "entry.reject": N_("Entry rejected"), "entry.reopen": N_("Entry reopened"),
+    "entry.view": N_("Entry opened for review"), "person.view": N_("Person page opened"),
+    "auth.sign_in": N_("Signed in"), "auth.enrol": N_("Passkey created"),
+    "user.invite": N_("User invited"), "user.revoke_passkeys": N_("Passkeys revoked"),
+}
+
+
+def action_label(action: str) -> str:
+    label = ACTION_LABELS.get(action)
+    return f"{_(label)} ({action})" if label else action
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _date(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _detail(value: Any) -> str:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value or "{}")
+        except ValueError:
+            return value
+    if not value:
+        return ""
+    return ", ".join(f"{k}: {v}" for k, v in sorted(value.items())) if isinstance(
+        value, dict) else str(value)
+
+
+@get("/audit", name="audit", include_in_schema=False, opt={"roles": ("official",)})
+async def audit_log(request: Request, user: CurrentUser) -> Template:
+    if user.commune_id is None:  # an official always belongs to a commune
+        raise NotFoundException()
+    q = request.query_params
+    person_text = (q.get("person") or "").strip()[:40]
+    actor = _int(q.get("user"))
+    action = (q.get("action") or "").strip()[:40]
+    since, until = _date(q.get("since")), _date(q.get("until"))
+    page_no = max(1, min(_int(q.get("page")) or 1, 100000))
+    person_id = None
+    unknown_person = False
+    if person_text:
+        person_id = await queries.find_person_in_commune(user.commune_id, person_text)
+        unknown_person = person_id is None
+    rows: list[dict[str, Any]] = []
+    if not unknown_person:
+        rows = await queries.list_events(
+            user.commune_id, person_id=person_id, actor_id=actor, action=action or None,
+            since=since, until=until, limit=PER_PAGE + 1, offset=(page_no - 1) * PER_PAGE)
+    more = len(rows) > PER_PAGE
+    rows = rows[:PER_PAGE]
+    people = await queries.describe_people(
+        user.commune_id, [r["person_id"] for r in rows if r["person_id"] is not None])
+    actors = await queries.describe_users([r["actor_id"] for r in rows if r["actor_id"]])
+    for r in rows:
+        r["person"] = people.get(r["person_id"], "") if r["person_id"] is not None else ""
+        r["actor"] = actors.get(r["actor_id"], f"#{r['actor_id']}") if r["actor_id"] else "—"
+        r["action_label"] = action_label(r["action"])
+        r["detail_text"] = _detail(r["detail"])
+    filters = {"person": person_text, "user": actor or "", "action": action,
+               "since": since.isoformat() if since else "",
+               "until": until.isoformat() if until else ""}
+    base = {k: v for k, v in filters.items() if v}
+    response = page(
+        request, "audit/log.html", "audit/_rows.html", rows=rows, filters=filters,
+        unknown_person=unknown_person, page_no=page_no,
+        prev_url=f"/audit?{urlencode({**base, 'page': page_no - 1})}" if page_no > 1 else "",
+        next_url=f"/audit?{urlencode({**base, 'page': page_no + 1})}" if more else "",
+        users=await list_users_in_area(user.commune_id),
+        actions=await queries.list_event_actions(user.commune_id), action_label=action_label)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+route_handlers = [audit_log]

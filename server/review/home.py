@@ -1,0 +1,23 @@
+"""The review area's part of the home page: officials see the queue size, volunteers their
+returned and recently rejected entries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.review import queries
+from server.review.diff import kind_label, state_label
+from server.web import CurrentUser
+
+
+async def home_official(user: CurrentUser) -> dict[str, Any]:
+    if user.commune_id is None:
+        return {}
+    return {"review_waiting": await queries.count_waiting(user.commune_id),
+            "review_overdue": await queries.notification_count(user)}
+
+
+async def home_volunteer(user: CurrentUser) -> dict[str, Any]:
+    found = await queries.list_notifications(user)
+    return {"review_todo": found["returned"] + found["rejected"],
+            "review_kind_label": kind_label, "review_state_label": state_label}

@@ -1,0 +1,221 @@
+"""The officials' review queue and decisions, and everyone's notifications.
+
+Decisions answer HTML (redirect with a notice, or the entry page again with the error and what
+was typed, 422) or JSON for API clients (`Accept: application/json`: 200, or 409/403/422 with
+a translated `detail`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import URLEncodedBody
+from litestar.response import Redirect, Template
+
+from server.i18n import N_, _
+from server.review import queries
+from server.review.diff import (
+    KIND_FIELDS,
+    KIND_LABELS,
+    field_label,
+    kind_label,
+    show_value,
+    state_label,
+)
+from server.web import CurrentUser, current_user, page, wants_json
+
+OFFICIAL = {"roles": ("official",)}
+DONE = {"approve": N_("Entry approved."), "return": N_("Entry returned to its author."),
+        "reject": N_("Entry rejected."), "reopen": N_("Entry reopened and returned to its "
+                                                      "author.")}
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _date(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def labels() -> dict[str, Any]:
+    """Template helpers shared by the review pages."""
+    return {
+        "kind_label": kind_label, "state_label": state_label, "field_label": field_label,
+        "show": show_value,
+    }
+
+
+# ---------------------------------------------------------------- the queue
+
+
+async def _queue_context(request: Request, user: CurrentUser) -> dict[str, Any]:
+    if user.commune_id is None:  # an official always belongs to a commune
+        raise NotFoundException()
+    q = request.query_params
+    kind = q.get("kind") if q.get("kind") in KIND_LABELS else None
+    village, author = _int(q.get("village")), _int(q.get("author"))
+    since, until = _date(q.get("since")), _date(q.get("until"))
+    filters: dict[str, Any] = {"kind": kind or "", "village": village, "author": author,
+                               "since": since, "until": until}
+    rows = await queries.list_queue(user.commune_id, kind=kind, village=village, author=author,
+                                    since=since, until=until)
+    choices = await queries.list_queue_filters(user.commune_id)
+    query = urlencode({k: v for k, v in filters.items() if v not in (None, "")})
+    return {"rows": rows, "filters": filters, "query": query, "limit": queries.QUEUE_LIMIT,
+            "overdue_before": await queries.overdue_cutoff(user.commune_id),
+            **choices, **labels()}
+
+
+@get("/review", name="review", include_in_schema=False, opt=OFFICIAL)
+async def review_queue(request: Request, user: CurrentUser, done: str | None = None,
+                       n: str | None = None) -> Template:
+    notice = ""
+    if done == "bulk":
+        notice = _("Entries approved: %(n)s.") % {"n": _int(n) or 0}
+    elif done in DONE:
+        notice = _(DONE[done])
+    return page(request, "review/queue.html", "review/_queue.html", notice=notice,
+                **await _queue_context(request, user))
+
+
+@post("/review/approve", name="review-bulk-approve", include_in_schema=False, opt=OFFICIAL)
+async def bulk_approve(request: Request, user: CurrentUser) -> Template | Response:
+    form = await request.form()
+    ids = [str(v) for v in form.getall("ids")] if "ids" in form else []
+    result = await queries.approve_entries(user, ids)
+    if wants_json(request):
+        return Response({"approved": [str(i) for i in result["approved"]],
+                         "skipped": [{"id": i, "reason": r} for i, r in result["skipped"]]},
+                        status_code=200)
+    notice = _("Entries approved: %(n)s.") % {"n": len(result["approved"])}
+    if not ids:
+        notice = _("Tick the entries to approve first.")
+    return page(request, "review/queue.html", notice=notice, skipped=result["skipped"],
+                **await _queue_context(request, user))
+
+
+# ---------------------------------------------------------------- one entry
+
+
+async def _entry_context(user: CurrentUser, entry_id: Any) -> dict[str, Any]:
+    entry = await queries.get_entry_for_review(user, entry_id)
+    if user.commune_id is None:  # an official always belongs to a commune
+        raise NotFoundException()
+    person = history = None
+    if entry["person"] is not None:
+        person = await queries.get_person_brief(entry["person"], user.commune_id)
+        history = await queries.list_person_history(entry["person"], user.commune_id,
+                                                    exclude=entry["id"])
+    diff = await queries.get_version_diff(entry["id"], entry["version"])
+    return {"entry": entry, "person": person, "history": history, "diff": diff,
+            "fields": KIND_FIELDS.get(entry["kind"], ()), "own": entry["author"] == user.id,
+            **labels()}
+
+
+@get("/review/{entry_id:uuid}", name="review-entry", include_in_schema=False, opt=OFFICIAL)
+async def review_entry(request: Request, user: CurrentUser, entry_id: Any,
+                       done: str | None = None) -> Template:
+    context = await _entry_context(user, entry_id)
+    await queries.record_entry_view(user, context["entry"])
+    response = page(request, "review/entry.html", notice=_(DONE[done]) if done in DONE else "",
+                    form_error="", comment="", action="", **context)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+class DecisionIn(msgspec.Struct):
+    comment: str = ""
+
+
+async def _apply(request: Request, user: CurrentUser, entry_id: Any, verb: str,
+                 comment: str) -> Template | Response:
+    try:
+        if verb == "approve":
+            result = await queries.approve_entry(user, entry_id)
+        elif verb == "return":
+            result = await queries.return_entry(user, entry_id, comment)
+        elif verb == "reject":
+            result = await queries.reject_entry(user, entry_id, comment)
+        else:
+            result = await queries.reopen_entry(user, entry_id, comment)
+    except queries.ReviewRefused as refused:
+        if wants_json(request):
+            return Response({"status_code": refused.status, "detail": refused.message},
+                            status_code=refused.status)
+        context = await _entry_context(user, entry_id)
+        response = page(request, "review/entry.html", notice="", form_error=refused.message,
+                        comment=comment, action=verb, **context)
+        response.status_code = 422
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    if wants_json(request):
+        return Response({"id": str(result["id"]), "state": result["state"],
+                         "version": result["version"]}, status_code=200)
+    if verb == "reopen":
+        return Redirect(path=f"/review/{result['id']}?done=reopen", status_code=303)
+    return Redirect(path=f"/review?done={verb}", status_code=303)
+
+
+@post("/review/{entry_id:uuid}/approve", name="review-approve", include_in_schema=False,
+      opt=OFFICIAL)
+async def approve(request: Request, user: CurrentUser, entry_id: Any) -> Template | Response:
+    return await _apply(request, user, entry_id, "approve", "")
+
+
+@post("/review/{entry_id:uuid}/return", name="review-return", include_in_schema=False,
+      opt=OFFICIAL)
+async def return_(request: Request, user: CurrentUser, entry_id: Any,
+                  data: URLEncodedBody[DecisionIn]) -> Template | Response:
+    return await _apply(request, user, entry_id, "return", data.comment)
+
+
+@post("/review/{entry_id:uuid}/reject", name="review-reject", include_in_schema=False,
+      opt=OFFICIAL)
+async def reject(request: Request, user: CurrentUser, entry_id: Any,
+                 data: URLEncodedBody[DecisionIn]) -> Template | Response:
+    return await _apply(request, user, entry_id, "reject", data.comment)
+
+
+@post("/review/{entry_id:uuid}/reopen", name="review-reopen", include_in_schema=False,
+      opt=OFFICIAL)
+async def reopen(request: Request, user: CurrentUser, entry_id: Any,
+                 data: URLEncodedBody[DecisionIn]) -> Template | Response:
+    return await _apply(request, user, entry_id, "reopen", data.comment)
+
+
+# ---------------------------------------------------------------- notifications
+
+
+@get("/notifications", name="notifications", include_in_schema=False)
+async def notifications(request: Request, user: CurrentUser) -> Template:
+    context = await queries.list_notifications(user)
+    response = page(request, "review/notifications.html", **context, **labels())
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@get("/notifications/count", name="notification-count", include_in_schema=False)
+async def notification_badge(request: Request) -> Template | Response:
+    """The header badge, as a fragment for htmx; 401 (not swapped by htmx) when signed out."""
+    user = current_user(request)
+    if user is None:
+        return Response("", status_code=401, media_type="text/plain")
+    count = await queries.notification_count(user)
+    return Template(template_name="review/_badge.html", context={"count": count},
+                    headers={"Cache-Control": "no-store"})
+
+
+route_handlers = [review_queue, bulk_approve, review_entry, approve, return_, reject, reopen,
+                  notifications, notification_badge]

@@ -1,0 +1,163 @@
+"""The audit log: append-only in the database, tamper-evident by its hash chain (the CLI names
+the first broken row), and browsable by a commune's officials."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from server.audit.queries import record_event, verify_chain
+from server.audit.tables import AuditEvent
+from server.db import write_transaction
+from server.piccolo_conf import DB
+from server.review import queries as review
+from server.web import CurrentUser
+from tests.conftest import IS_PG, run
+from tests.factories import make_entry, make_person
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def alice(world) -> CurrentUser:
+    return CurrentUser(id=world["alice"], role="official", name="alice", area_id=world["A"],
+                       area_name="", area_level="commune")
+
+
+def write_events(world, n: int = 3) -> list[int]:
+    async def go() -> None:
+        for i in range(n):
+            async with write_transaction(AuditEvent._meta.db):
+                await record_event("test.event", actor_id=world["alice"],
+                                   commune_id=world["A"], subject_type="entry",
+                                   subject_id=f"e{i}", detail={"i": i})
+
+    run(go())
+    return [r["id"] for r in run(AuditEvent.select(AuditEvent.id).order_by(AuditEvent.id))]
+
+
+def cli_verify() -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    if IS_PG:
+        env["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    else:
+        env.pop("DATABASE_URL", None)
+        env["SQLITE_PATH"] = DB.connection_kwargs["database"]
+    return subprocess.run([sys.executable, "-m", "server.cli", "verify-audit"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_audit_rows_cannot_be_updated_or_deleted(world):
+    ids = write_events(world, 2)
+    with pytest.raises(Exception, match="append-only"):
+        run(DB.run_ddl(f"UPDATE audit_event SET action = 'x' WHERE id = {ids[0]}"))
+    with pytest.raises(Exception, match="append-only"):
+        run(DB.run_ddl(f"DELETE FROM audit_event WHERE id = {ids[1]}"))
+    assert run(verify_chain()) == (len(ids), None)
+
+
+def test_an_edited_row_breaks_the_chain_and_the_cli_names_it(world):
+    ids = write_events(world, 4)
+    assert run(verify_chain()) == (4, None)
+    ok = cli_verify()
+    assert ok.returncode == 0, ok.stderr
+    assert "intact: 4 rows" in ok.stdout
+    victim = ids[2]
+    if IS_PG:
+        run(DB.run_ddl("ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only"))
+    else:
+        run(DB.run_ddl("DROP TRIGGER audit_event_no_update"))
+    try:
+        run(DB.run_ddl(f"UPDATE audit_event SET actor_id = {world['bob']} WHERE id = {victim}"))
+    finally:
+        if IS_PG:
+            run(DB.run_ddl("ALTER TABLE audit_event ENABLE TRIGGER audit_event_append_only"))
+    assert run(verify_chain()) == (2, victim)
+    broken = cli_verify()
+    assert broken.returncode == 1
+    assert f"BROKEN at row id {victim}" in broken.stdout
+
+
+def test_a_deleted_row_breaks_the_chain(world):
+    ids = write_events(world, 3)
+    if IS_PG:
+        run(DB.run_ddl("ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only"))
+    else:
+        run(DB.run_ddl("DROP TRIGGER audit_event_no_delete"))
+    try:
+        run(DB.run_ddl(f"DELETE FROM audit_event WHERE id = {ids[1]}"))
+    finally:
+        if IS_PG:
+            run(DB.run_ddl("ALTER TABLE audit_event ENABLE TRIGGER audit_event_append_only"))
+    assert run(verify_chain()) == (1, ids[2])
+
+
+# ---------------------------------------------------------------- browsing
+
+
+def _decisions(world) -> dict:
+    pid = run(make_person(world["A"], code="HK-0007", name="Đinh Văn Tâm"))
+    a = run(make_entry("visit", commune=world["A"], author=world["bob"], person=pid))
+    b = run(make_entry("talk", commune=world["A"], author=world["carol"]))
+    c = run(make_entry("visit", commune=world["B"], author=world["erin"]))
+    run(review.approve_entry(alice(world), a))
+    run(review.return_entry(alice(world), b, "Thiếu số người dự."))
+    dave = CurrentUser(id=world["dave"], role="official", name="dave", area_id=world["B"],
+                       area_name="", area_level="commune")
+    run(review.reject_entry(dave, c, "Không phải hoạt động thật."))
+    return {"person": pid, "a": a, "b": b, "c": c}
+
+
+def test_official_browses_own_commune_log_with_filters(world, as_user):
+    made = _decisions(world)
+    client = as_user(world["alice"])
+    r = client.get("/audit")
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    assert str(made["a"])[:8] in r.text and str(made["b"])[:8] in r.text
+    assert str(made["c"])[:8] not in r.text  # commune B's row
+    r = client.get("/audit?action=entry.return")
+    assert str(made["b"])[:8] in r.text and str(made["a"])[:8] not in r.text
+    assert "Thiếu số người dự." in r.text
+    r = client.get("/audit?person=HK-0007")
+    assert str(made["a"])[:8] in r.text and str(made["b"])[:8] not in r.text
+    assert "Đinh Văn Tâm" in r.text
+    r = client.get("/audit?person=HK-9999")
+    assert "Không có người được hỗ trợ nào mang mã này" in r.text
+    assert str(made["a"])[:8] not in r.text
+    r = client.get(f"/audit?user={world['dave']}")
+    assert str(made["a"])[:8] not in r.text
+    today = dt.datetime.now(dt.UTC).date()
+    r = client.get(f"/audit?since={today}&until={today}")
+    assert str(made["a"])[:8] in r.text
+    r = client.get(f"/audit?until={today - dt.timedelta(days=1)}")
+    assert str(made["a"])[:8] not in r.text
+    r = client.get("/audit?user=abc&since=nonsense&page=-4&person=" + "x" * 500)
+    assert r.status_code == 200
+    fragment = client.get("/audit?action=entry.approve", headers={"hx-request": "true"})
+    assert fragment.text.lstrip().startswith('<section class="card" id="audit-rows">')
+
+
+def test_audit_log_is_paginated(world, as_user):
+    write_events(world, 60)
+    client = as_user(world["alice"])
+    first = client.get("/audit?action=test.event")
+    assert first.text.count('<li class="review-item" id="audit-') == 50
+    assert "page=2" in first.text and "action=test.event" in first.text
+    second = client.get("/audit?action=test.event&page=2")
+    assert second.text.count('<li class="review-item" id="audit-') == 10
+    assert "page=3" not in second.text and "page=1" in second.text
+
+
+def test_audit_log_isolation(world, as_user, client):
+    _decisions(world)
+    assert as_user(world["bob"]).get("/audit").status_code == 403
+    assert as_user(world["eve"]).get("/audit").status_code == 403
+    dave = as_user(world["dave"]).get("/audit")
+    assert dave.status_code == 200
+    assert "Không phải hoạt động thật." in dave.text and "Thiếu số người dự." not in dave.text
+    r = client.get("/audit", follow_redirects=False)
+    assert r.status_code in (302, 303) and r.headers["location"].startswith("/signin")

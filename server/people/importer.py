@@ -1,0 +1,221 @@
+"""Importing a commune's existing list (XLSX or CSV) and exporting the register to XLSX.
+
+The import is two steps: the upload is parsed into plain text rows and every row's problems are
+shown (nothing is written); the confirmation sends the same rows back, they are checked again,
+and all of them are written in one transaction — or none when any row still has a problem.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import Any
+
+from server import i18n
+from server.i18n import _
+from server.people.forms import check_phone, check_year, parse_date
+from server.people.labels import (
+    CATEGORIES,
+    category_label,
+    default_planned_end,
+    fold,
+    sex_label,
+    today,
+)
+from server.people.queries import find_duplicates
+
+MAX_ROWS = 5000
+MAX_BYTES = 5 * 1024 * 1024
+COLUMNS = ("full_name", "birth_year", "sex", "village", "category", "start_date", "phone",
+           "address")
+# Folded header texts officials use, in Vietnamese and English.
+HEADERS = {
+    "full_name": ("ho va ten", "ho ten", "ten", "full name", "name"),
+    "birth_year": ("nam sinh", "birth year", "year of birth", "year"),
+    "sex": ("gioi tinh", "gioi", "sex", "gender"),
+    "village": ("thon", "thon/lang", "thon/xom", "thon, lang", "lang", "dia ban", "village"),
+    "category": ("dien", "dien quan ly", "loai", "phan loai", "category"),
+    "start_date": ("ngay bat dau", "tu ngay", "bat dau", "start date", "start"),
+    "phone": ("so dien thoai", "dien thoai", "sdt", "phone"),
+    "address": ("dia chi", "address"),
+}
+SEX_WORDS = {"nam": "male", "male": "male", "m": "male", "nu": "female", "female": "female",
+             "f": "female", "khac": "other", "other": "other"}
+CATEGORY_WORDS = {"su dung": "drug_user", "nguoi su dung": "drug_user", "tu nguyen": "voluntary",
+                  "cai tu nguyen": "voluntary", "methadone": "methadone", "sau cai": "post_rehab",
+                  "quan ly sau cai": "post_rehab", "giao duc": "education",
+                  "giao duc tai xa": "education", "nguy co cao": "high_risk",
+                  "nguy co": "high_risk"}
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be read; the message is shown."""
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return " ".join(str(value).split())
+
+
+def _table(filename: str, content: bytes) -> list[list[str]]:
+    if len(content) > MAX_BYTES:
+        raise ImportFileError(_("The file is larger than 5 MB."))
+    name = filename.lower()
+    if name.endswith(".xlsx"):
+        from openpyxl import load_workbook
+
+        try:
+            book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many kinds on a broken file
+            raise ImportFileError(_("This file cannot be read as an Excel (.xlsx) file.")) \
+                from exc
+        sheet = book.worksheets[0]
+        rows = [[_cell(c) for c in row] for row in sheet.iter_rows(values_only=True)]
+        book.close()
+        return rows
+    if name.endswith(".csv"):
+        try:
+            text = content.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ImportFileError(_("Save the CSV file as UTF-8 and upload it again.")) from exc
+        dialect = ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",") \
+            else ","
+        return [[_cell(c) for c in row] for row in csv.reader(io.StringIO(text),
+                                                              delimiter=dialect)]
+    raise ImportFileError(_("Upload an Excel (.xlsx) or CSV file."))
+
+
+def read_rows(filename: str, content: bytes) -> list[dict[str, str]]:
+    """The file's rows as text keyed by our column names; the first row with a name column
+    is the header."""
+    table = _table(filename, content)
+    found = [(h, {i: key for i, text in enumerate(header) for key, words in HEADERS.items()
+                  if fold(text).rstrip(":") in words}) for h, header in enumerate(table[:10])]
+    found = [(h, names) for h, names in found if "full_name" in names.values()]
+    if not found:
+        raise ImportFileError(_("No header row with a “Họ và tên” (full name) column was "
+                                "found in the first ten rows."))
+    h, names = found[0]
+    rows: list[dict[str, str]] = []
+    for line in table[h + 1:]:
+        if not any(c.strip() for c in line):
+            continue
+        rows.append({key: (line[i] if i < len(line) else "") for i, key in names.items()})
+        if len(rows) > MAX_ROWS:
+            raise ImportFileError(_("At most 5000 rows can be imported at once."))
+    if not rows:
+        raise ImportFileError(_("The file has no rows under its header."))
+    return [{c: r.get(c, "") for c in COLUMNS} for r in rows]
+
+
+def _category_code(text: str) -> str | None:
+    folded = fold(text)
+    if text in CATEGORIES:
+        return text
+    vi = i18n.catalog("vi")
+    for code, label in CATEGORIES.items():
+        if folded in (fold(label), fold(vi.gettext(label)), code.replace("_", " ")):
+            return code
+    return CATEGORY_WORDS.get(folded)
+
+
+def _village_id(text: str, villages: dict[int, str]) -> int | None:
+    folded = fold(text)
+    if not folded:
+        return None
+    exact = [vid for vid, name in villages.items() if fold(name) == folded]
+    if exact:
+        return exact[0]
+    bare = [vid for vid, name in villages.items()
+            if fold(name).removeprefix("thon ").removeprefix("lang ") ==
+            folded.removeprefix("thon ").removeprefix("lang ")]
+    return bare[0] if len(bare) == 1 else None
+
+
+async def check_rows(commune_id: int, rows: list[dict[str, str]],
+                     villages: dict[int, str]) -> list[dict[str, Any]]:
+    """Each row with its problems (a list of messages) and, when it has none, what to write."""
+    checked: list[dict[str, Any]] = []
+    seen: dict[tuple[str, int], int] = {}
+    for n, raw in enumerate(rows, 1):
+        problems: list[str] = []
+        name = " ".join(raw.get("full_name", "").split())
+        if not name:
+            problems.append(_("The full name is missing."))
+        elif len(name) > 120:
+            problems.append(_("The name is longer than 120 characters."))
+        year, year_error = check_year(raw.get("birth_year", ""))
+        if year_error:
+            problems.append(year_error)
+        sex = SEX_WORDS.get(fold(raw.get("sex", "")))
+        if sex is None:
+            problems.append(_("The sex is not “Nam” or “Nữ”."))
+        village = _village_id(raw.get("village", ""), villages)
+        if village is None:
+            problems.append(_("Unknown village: “%(v)s”.") % {"v": raw.get("village", "")})
+        category = _category_code(raw.get("category", ""))
+        if category is None:
+            problems.append(_("Unknown category: “%(c)s”.") % {"c": raw.get("category", "")})
+        start: dt.date | None = today()
+        if raw.get("start_date", "").strip():
+            start = parse_date(raw["start_date"])
+            if start is None or start > today():
+                problems.append(_("The start date is not a valid past date."))
+        phone_error = check_phone(raw.get("phone", ""))
+        if phone_error:
+            problems.append(phone_error)
+        key = (fold(name), year or 0)
+        if name and year and key in seen:
+            problems.append(_("Same name and year of birth as row %(n)s.") % {"n": seen[key]})
+        seen.setdefault(key, n)
+        item: dict[str, Any] = {"n": n, "raw": raw, "problems": problems, "key": key,
+                                "sex_label": sex_label(sex) if sex else "",
+                                "category_label": category_label(category) if category else "",
+                                "village_name": villages.get(village or 0, "")}
+        if not problems and category and start:
+            item["write"] = {
+                "fields": {"full_name": name, "birth_year": year, "sex": sex,
+                           "village": village, "phone": raw.get("phone", "").strip(),
+                           "address": raw.get("address", "").strip()[:200], "notes": ""},
+                "category": category, "start": start,
+                "planned_end": default_planned_end(category, start)}
+        checked.append(item)
+    existing = await find_duplicates(commune_id, [i["key"] for i in checked if i["key"][1]])
+    for item in checked:
+        code = existing.get(item["key"])
+        if code:
+            item["problems"].append(
+                _("Likely already in the register as %(code)s (same name and year of birth).")
+                % {"code": code})
+            item.pop("write", None)
+    return checked
+
+
+def export_xlsx(rows: list[dict[str, Any]], title: str) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = title[:31] or "register"
+    sheet.append([_("Code"), _("Full name"), _("Year of birth"), _("Sex"), _("Village"),
+                  _("Category"), _("Status"), _("Phone"), _("Primary supporter"),
+                  _("Last visit"), _("Next visit due")])
+    for r in rows:
+        sheet.append([r["code"], r["full_name"], r["birth_year"], sex_label(r["sex"]),
+                      r["village_name"] or "", r["category_label"],
+                      _("Active") if r["status"] == "active" else _("Ended"), r["phone"] or "",
+                      r["primary_name"] or "", r["last_visit"], r["next_due"]])
+    for col, width in zip("ABCDEFGHIJK", (10, 28, 8, 8, 18, 30, 10, 14, 24, 12, 12),
+                          strict=True):
+        sheet.column_dimensions[col].width = width
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

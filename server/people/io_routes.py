@@ -1,0 +1,173 @@
+"""The register's import (XLSX/CSV → preview → all-or-nothing), its XLSX export, the commune's
+visit-frequency setting, and the volunteer's caseload as JSON for the phone."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.params import URLEncodedBody
+from litestar.response import Redirect, Template
+
+from server.areas.queries import get_area, list_villages
+from server.i18n import _
+from server.people import changes, queries
+from server.people.forms import SettingsIn, check_settings
+from server.people.importer import (
+    COLUMNS,
+    MAX_ROWS,
+    ImportFileError,
+    check_rows,
+    export_xlsx,
+    read_rows,
+)
+from server.people.labels import today
+from server.web import CurrentUser, page
+
+OFFICIAL = {"roles": ("official",)}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _private(response: Template, status: int = 200) -> Template:
+    response.headers["Cache-Control"] = "no-store"
+    response.status_code = status
+    return response
+
+
+# ---------------------------------------------------------------- settings
+
+
+@get("/people/settings", name="people-settings", include_in_schema=False, opt=OFFICIAL)
+async def settings_form(request: Request, user: CurrentUser) -> Template:
+    freq = await queries.get_visit_frequency(user.commune_id or 0)
+    return page(request, "people/settings.html", form=SettingsIn(str(freq)), errors={})
+
+
+@post("/people/settings", name="people-settings-save", include_in_schema=False, opt=OFFICIAL)
+async def settings_save(request: Request, user: CurrentUser,
+                        data: URLEncodedBody[SettingsIn]) -> Template | Redirect:
+    errors, days = check_settings(data)
+    if errors or days is None or user.commune_id is None:
+        response = page(request, "people/settings.html", form=data, errors=errors)
+        response.status_code = 422
+        return response
+    await changes.set_visit_frequency(actor_id=user.id, commune_id=user.commune_id, days=days)
+    return Redirect(path="/people", status_code=303)
+
+
+# ---------------------------------------------------------------- import
+
+
+async def _villages(user: CurrentUser) -> dict[int, str]:
+    return {v["id"]: v["name"] for v in await list_villages(user.commune_id or 0)}
+
+
+def _preview(request: Request, checked: list[dict[str, Any]] | None, error: str = "",
+             status: int = 200) -> Template:
+    problems = sum(1 for c in checked or [] if c["problems"])
+    payload = json.dumps([c["raw"] for c in checked or []], ensure_ascii=False)
+    return _private(page(request, "people/import.html", checked=checked, error=error,
+                         problems=problems, payload=payload), status)
+
+
+@get("/people/import", name="people-import", include_in_schema=False, opt=OFFICIAL)
+async def import_form(request: Request, user: CurrentUser) -> Template:
+    return _preview(request, None)
+
+
+@post("/people/import", name="people-import-preview", include_in_schema=False, opt=OFFICIAL)
+async def import_preview(request: Request, user: CurrentUser) -> Template:
+    form = await request.form()
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return _preview(request, None, _err("choose"), 422)
+    content = await upload.read()
+    try:
+        rows = read_rows(upload.filename, content)
+    except ImportFileError as exc:
+        return _preview(request, None, str(exc), 422)
+    checked = await check_rows(user.commune_id or 0, rows, await _villages(user))
+    return _preview(request, checked)
+
+
+class ConfirmIn(msgspec.Struct):
+    rows: str = ""
+
+
+@post("/people/import/confirm", name="people-import-confirm", include_in_schema=False,
+      opt=OFFICIAL)
+async def import_confirm(request: Request, user: CurrentUser,
+                         data: URLEncodedBody[ConfirmIn]) -> Template | Redirect:
+    try:
+        raw = json.loads(data.rows)
+    except ValueError:
+        raw = None
+    if not isinstance(raw, list) or not raw or len(raw) > MAX_ROWS or not all(
+            isinstance(r, dict) for r in raw):
+        return _preview(request, None, _err("choose"), 422)
+    rows = [{c: str(r.get(c, ""))[:300] for c in COLUMNS} for r in raw]
+    checked = await check_rows(user.commune_id or 0, rows, await _villages(user))
+    if any(c["problems"] for c in checked) or user.commune_id is None:
+        return _preview(request, checked, _err("problems"), 422)
+    await changes.import_people(actor_id=user.id, commune_id=user.commune_id,
+                                rows=[c["write"] for c in checked])
+    return Redirect(path=f"/people?sort=recent&status=active&imported={len(checked)}",
+                    status_code=303)
+
+
+def _err(kind: str) -> str:
+    if kind == "choose":
+        return _("Choose an Excel (.xlsx) or CSV file to upload.")
+    return _("Nothing was imported: fix the rows with problems in the file and upload it "
+             "again.")
+
+
+# ---------------------------------------------------------------- export
+
+
+@get("/people/export.xlsx", name="people-export", include_in_schema=False, opt=OFFICIAL)
+async def export(request: Request, user: CurrentUser) -> Response:
+    commune = user.commune_id or 0
+    f = queries.PeopleFilter(**{k: v for k, v in request.query_params.items()
+                                if k in queries.PeopleFilter.__struct_fields__ and k != "page"})
+    rows, _total = await queries.list_people(commune, f, limit=100000)
+    await changes.record_export(actor_id=user.id, commune_id=commune, count=len(rows))
+    area = await get_area(commune)
+    code = area["code"] if area else "register"
+    return Response(content=export_xlsx(rows, code), media_type=XLSX, headers={
+        "Content-Disposition": f'attachment; filename="register-{code}-{today()}.xlsx"',
+        "Cache-Control": "no-store"})
+
+
+# ---------------------------------------------------------------- the phone's caseload
+
+
+class CaseloadItem(msgspec.Struct):
+    """Minimal fields only: what the phone keeps offline for the person picker."""
+
+    id: int
+    code: str
+    display_name: str
+    village: str
+    category: str
+    due_date: str | None
+
+
+@get("/api/v1/me/caseload", name="api-caseload", opt={"roles": ("volunteer", "official")},
+     tags=["people"])
+async def api_caseload(user: CurrentUser) -> Response[dict[str, Any]]:
+    """The signed-in user's caseload, overdue first."""
+    rows = await queries.list_caseload(user)
+    items = [CaseloadItem(id=r["id"], code=r["code"], display_name=r["full_name"],
+                          village=r["village_name"] or "", category=r["category"],
+                          due_date=r["next_due"].isoformat() if r["next_due"] else None)
+             for r in rows]
+    return Response({"people": msgspec.to_builtins(items)},
+                    headers={"Cache-Control": "no-store"})
+
+
+route_handlers = [settings_form, settings_save, import_form, import_preview, import_confirm,
+                  export, api_caseload]

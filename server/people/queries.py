@@ -1,0 +1,293 @@
+"""Reading the register: lists with filters, due/overdue, caseloads and access-checked loaders.
+
+*Due* and *overdue* come from the last visit (an `entry` of kind `visit`, submitted or approved),
+or — for a person never visited — from the day they entered the register (their first category
+period). `next due = reference + the commune's visit_frequency_days`; a person is **overdue**
+when that day has passed and **due** when it falls within the next `DUE_SOON_DAYS` days. The
+last visit is one grouped aggregate per commune, never a loop over visits in Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+from litestar.exceptions import NotFoundException
+
+from server.areas.tables import Area, User
+from server.i18n import N_, _
+from server.people.labels import CATEGORIES, category_label, fold, today
+from server.people.tables import CategoryPeriod, Person, TeamMember
+from server.web import CurrentUser
+
+DUE_SOON_DAYS = 7
+PAGE_SIZE = 25
+SORTS = ("due", "name", "code", "village", "recent")
+
+
+class PeopleFilter(msgspec.Struct):
+    """What an official filters the register by; every field as typed in the query string."""
+
+    q: str = ""
+    village: str = ""
+    category: str = ""
+    supporter: str = ""
+    status: str = "active"
+    due: str = ""  # "" | due | overdue
+    sort: str = "due"
+    page: str = "1"
+
+    @property
+    def page_no(self) -> int:
+        return max(1, int(self.page)) if self.page.isdigit() else 1
+
+
+def is_db_int(value: int | str) -> bool:
+    """A positive id that fits the database's integer columns (PostgreSQL refuses larger)."""
+    text = str(value)
+    return text.isdigit() and 0 < int(text) < 2**31
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+async def get_visit_frequency(commune_id: int) -> int:
+    row = await Area.select(Area.visit_frequency_days).where(Area.id == commune_id).first()
+    return int(row["visit_frequency_days"]) if row and row["visit_frequency_days"] else 30
+
+
+# The register with each person's last visit and reference date, for one commune.
+_BASE = """
+SELECT p.id, p.code, p.full_name, p.search_text, p.birth_year, p.sex, p.category, p.status,
+       p.village, p.phone, v.name AS village_name, lv.last_visit,
+       COALESCE(lv.last_visit, (SELECT MIN(cp.start_date) FROM category_period cp
+                                WHERE cp.person = p.id)) AS ref_date,
+       (SELECT u.display_name FROM team_member t JOIN app_user u ON u.id = t."user"
+        WHERE t.person = p.id AND t.role = 'primary' AND t.end_date IS NULL
+        ORDER BY t.id DESC LIMIT 1) AS primary_name
+FROM person p
+LEFT JOIN area v ON v.id = p.village
+LEFT JOIN (SELECT e.person AS person_id, MAX(e.entry_date) AS last_visit FROM entry e
+           WHERE e.commune = {} AND e.kind = 'visit' AND e.state IN ('submitted', 'approved')
+             AND e.person IS NOT NULL
+           GROUP BY e.person) lv ON lv.person_id = p.id
+WHERE p.commune = {}
+"""
+
+_ORDER = {
+    "due": "CASE WHEN x.status = 'active' THEN 0 ELSE 1 END, x.ref_date, x.code",
+    "name": "x.search_text, x.code",
+    "code": "x.code",
+    "village": "x.village_name, x.search_text, x.code",
+    "recent": "x.id DESC",
+}
+
+
+def _where(commune_id: int, f: PeopleFilter, freq: int, on_team_of: int | None) -> \
+        tuple[str, list[Any]]:
+    """The filtered register as SQL (a derived table `x`) and its arguments."""
+    clauses: list[str] = []
+    args: list[Any] = [commune_id, commune_id]
+    for word in fold(f.q).replace("%", " ").replace("_", " ").split()[:6]:
+        # Each word matches the start of a word of the name ("an" finds "An" and "Anh",
+        # not "Văn"), or any part of the code.
+        clauses.append("((' ' || x.search_text) LIKE {} OR LOWER(x.code) LIKE {})")
+        args += [f"% {word}%", f"%{word}%"]
+    if is_db_int(f.village):
+        clauses.append("x.village = {}")
+        args.append(int(f.village))
+    if f.category in CATEGORIES:
+        clauses.append("x.category = {}")
+        args.append(f.category)
+    if f.status in ("active", "ended"):
+        clauses.append("x.status = {}")
+        args.append(f.status)
+    supporter = on_team_of if on_team_of is not None else (
+        int(f.supporter) if is_db_int(f.supporter) else None)
+    if supporter is not None:
+        clauses.append('EXISTS (SELECT 1 FROM team_member t WHERE t.person = x.id '
+                       'AND t."user" = {} AND t.end_date IS NULL)')
+        args.append(supporter)
+    now = today()
+    if f.due == "overdue":
+        clauses.append("x.status = 'active' AND x.ref_date < {}")
+        args.append(now - dt.timedelta(days=freq))
+    elif f.due == "due":
+        clauses.append("x.status = 'active' AND x.ref_date <= {}")
+        args.append(now + dt.timedelta(days=DUE_SOON_DAYS - freq))
+    where = " AND ".join(clauses) or "1 = 1"
+    return f"SELECT * FROM ({_BASE}) x WHERE {where}", args
+
+
+def _decorate(row: dict[str, Any], freq: int, now: dt.date) -> dict[str, Any]:
+    row["last_visit"] = _as_date(row.get("last_visit"))
+    ref = _as_date(row.get("ref_date"))
+    row["next_due"] = ref + dt.timedelta(days=freq) if ref and row["status"] == "active" \
+        else None
+    if row["next_due"] is None:
+        row["due_state"] = ""
+    elif row["next_due"] < now:
+        row["due_state"] = "overdue"
+    elif row["next_due"] <= now + dt.timedelta(days=DUE_SOON_DAYS):
+        row["due_state"] = "due"
+    else:
+        row["due_state"] = "ok"
+    row["category_label"] = category_label(row["category"])
+    return row
+
+
+async def list_people(commune_id: int, f: PeopleFilter, *, limit: int = PAGE_SIZE,
+                      on_team_of: int | None = None) -> tuple[list[dict[str, Any]], int]:
+    """One page of the commune's register and the total number of matching people."""
+    freq = await get_visit_frequency(commune_id)
+    sql, args = _where(commune_id, f, freq, on_team_of)
+    count = await Person.raw(f"SELECT COUNT(*) AS n FROM ({sql}) c", *args)
+    order = _ORDER.get(f.sort, _ORDER["due"])
+    offset = (f.page_no - 1) * limit
+    rows = await Person.raw(f"{sql} ORDER BY {order} LIMIT {int(limit)} OFFSET {int(offset)}",
+                            *args)
+    now = today()
+    return [_decorate(r, freq, now) for r in rows], int(count[0]["n"])
+
+
+async def count_due(commune_id: int) -> dict[str, int]:
+    """Active, due-soon and overdue counts for the official's home page."""
+    out = {}
+    for key, due in (("active", ""), ("due", "due"), ("overdue", "overdue")):
+        _rows, out[key] = await list_people(commune_id, PeopleFilter(due=due), limit=0)
+    return out
+
+
+async def list_caseload(user: CurrentUser) -> list[dict[str, Any]]:
+    """The active people a user may record for, overdue first.
+
+    A volunteer: the people whose team they are on. An official: every active person of the
+    commune. Anyone else: nobody.
+    """
+    if user.commune_id is None or user.role not in ("volunteer", "official"):
+        return []
+    rows, _n = await list_people(
+        user.commune_id, PeopleFilter(status="active", sort="due"), limit=5000,
+        on_team_of=user.id if user.role == "volunteer" else None)
+    return rows
+
+
+async def get_person_for(user: CurrentUser, person_id: int) -> dict[str, Any]:
+    """The person with their village name, or 404 unless the user may see them.
+
+    Officials see their commune's register; volunteers only the people on whose team they
+    currently are; nobody else sees any person.
+    """
+    if user.commune_id is None or user.role not in ("volunteer", "official") or \
+            not is_db_int(person_id):
+        raise NotFoundException()
+    row = await Person.select(*Person.all_columns(), Person.village.name.as_alias(
+        "village_name")).where((Person.id == person_id) & (Person.commune == user.commune_id)) \
+        .first()
+    if row is None:
+        raise NotFoundException()
+    if user.role == "volunteer" and not await TeamMember.exists().where(
+            (TeamMember.person == person_id) & (TeamMember.user == user.id)
+            & TeamMember.end_date.is_null()):
+        raise NotFoundException()
+    return row
+
+
+async def get_due_for(user: CurrentUser, person_id: int) -> dict[str, Any]:
+    """Last visit, next due day and due state of one person (already access-checked)."""
+    freq = await get_visit_frequency(user.commune_id or 0)
+    sql = f"SELECT * FROM ({_BASE}) x WHERE x.id = {{}}"
+    rows = await Person.raw(sql, user.commune_id, user.commune_id, person_id)
+    return _decorate(rows[0], freq, today()) if rows else {}
+
+
+async def list_periods(person_id: int) -> list[dict[str, Any]]:
+    rows = await CategoryPeriod.select().where(CategoryPeriod.person == person_id).order_by(
+        CategoryPeriod.start_date, ascending=False).order_by(CategoryPeriod.id, ascending=False)
+    for r in rows:
+        r["category_label"] = category_label(r["category"])
+        for k in ("start_date", "planned_end", "actual_end"):
+            r[k] = _as_date(r[k])
+    return rows
+
+
+async def get_open_period(person_id: int) -> dict[str, Any] | None:
+    return await CategoryPeriod.select().where(
+        (CategoryPeriod.person == person_id) & CategoryPeriod.actual_end.is_null()).order_by(
+        CategoryPeriod.id, ascending=False).first()
+
+
+async def list_team(person_id: int, *, include_ended: bool = True) -> list[dict[str, Any]]:
+    q = TeamMember.select(*TeamMember.all_columns(),
+                          TeamMember.user.display_name.as_alias("user_name"),
+                          TeamMember.user.role.as_alias("user_role")).where(
+        TeamMember.person == person_id)
+    if not include_ended:
+        q = q.where(TeamMember.end_date.is_null())
+    rows = await q.order_by(TeamMember.id)
+    for r in rows:
+        r["start_date"], r["end_date"] = _as_date(r["start_date"]), _as_date(r["end_date"])
+    # Current members first, the primary supporter at the top.
+    rows.sort(key=lambda r: (r["end_date"] is not None, r["role"] != "primary"))
+    return rows
+
+
+async def list_supporters(commune_id: int) -> list[dict[str, Any]]:
+    """Active volunteers and officials of the commune, who may join a management team."""
+    return await User.select(User.id, User.display_name, User.role).where(
+        (User.area == commune_id) & (User.active == True)  # noqa: E712 - Piccolo needs ==
+        & User.role.is_in(["volunteer", "official"])).order_by(User.display_name)
+
+
+async def find_duplicates(commune_id: int, names_years: list[tuple[str, int]]) -> \
+        dict[tuple[str, int], str]:
+    """Existing people with the same folded name and birth year → their code."""
+    if not names_years:
+        return {}
+    names = sorted({n for n, _y in names_years})
+    rows = await Person.select(Person.search_text, Person.birth_year, Person.code).where(
+        (Person.commune == commune_id) & Person.search_text.is_in(names))
+    wanted = set(names_years)
+    return {(r["search_text"], r["birth_year"]): r["code"] for r in rows
+            if (r["search_text"], r["birth_year"]) in wanted}
+
+
+AUDIT_LABELS = {
+    "person.view": N_("Viewed the person page"),
+    "person.create": N_("Added to the register"),
+    "person.update": N_("Edited the details"),
+    "person.category": N_("Changed the category"),
+    "person.close": N_("Ended the support"),
+    "team.assign": N_("Added to the team"),
+    "team.unassign": N_("Removed from the team"),
+}
+
+
+async def list_person_audit(commune_id: int, person_id: int) -> list[dict[str, Any]]:
+    """The person's audit trail, newest first, with the actors' names."""
+    from server.audit.queries import list_events
+
+    events = await list_events(commune_id, person_id=person_id, limit=500)
+    for e in events:
+        if isinstance(e["detail"], str):
+            e["detail"] = json.loads(e["detail"] or "{}")
+    ids = sorted({e["actor_id"] for e in events if e["actor_id"]}
+                 | {e["detail"]["user_id"] for e in events
+                    if isinstance(e["detail"].get("user_id"), int)})
+    names = {u["id"]: u["display_name"] for u in await User.select(
+        User.id, User.display_name).where(User.id.is_in(ids))} if ids else {}
+    vn = ZoneInfo("Asia/Ho_Chi_Minh")
+    for e in events:
+        at = e["at"] if e["at"].tzinfo else e["at"].replace(tzinfo=dt.UTC)
+        e["at_local"] = at.astimezone(vn)
+        e["actor_name"] = names.get(e["actor_id"], "")
+        e["member_name"] = names.get(e["detail"].get("user_id"), "")
+        label = AUDIT_LABELS.get(e["action"])
+        e["label"] = _(label) if label else e["action"]
+    return events

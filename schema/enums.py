@@ -1,0 +1,192 @@
+"""The record vocabularies: codes in the database and the API, English labels (msgids)
+translated where shown.
+
+Each choice set is a `StrEnum` (msgspec validates and documents it) plus a label table in
+`LABELS`; `label(Enum, code)` gives the translated label, `choices(Enum)` the pairs a form shows.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from server.i18n import N_, _
+
+
+class VisitKind(enum.StrEnum):
+    home = "home"
+    phone = "phone"
+    commune = "commune"
+
+
+class NotMetReason(enum.StrEnum):
+    not_home = "not_home"
+    refused = "refused"
+    moved = "moved"
+
+
+class DrugSigns(enum.StrEnum):
+    none = "none"
+    suspected = "suspected"
+    confirmed = "confirmed"
+
+
+class Methadone(enum.StrEnum):
+    na = "na"
+    adherent = "adherent"
+    missed = "missed"
+    stopped = "stopped"
+
+
+class Support(enum.StrEnum):
+    counselling = "counselling"
+    legal = "legal"
+    papers = "papers"
+    job = "job"
+    loan = "loan"
+    vocational = "vocational"
+    health = "health"
+    family = "family"
+
+
+class Risk(enum.StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+
+
+class Setting(enum.StrEnum):
+    school = "school"
+    workplace = "workplace"
+    community = "community"
+    family = "family"
+    online = "online"
+
+
+class TalkFormat(enum.StrEnum):
+    talk = "talk"
+    contest = "contest"
+    leaflet = "leaflet"
+    loudspeaker = "loudspeaker"
+    club = "club"
+    social = "social"
+
+
+class Topic(enum.StrEnum):
+    law = "law"
+    harms = "harms"
+    synthetic = "synthetic"
+    refusal = "refusal"
+    rehab = "rehab"
+    stigma = "stigma"
+    hiv = "hiv"
+    family = "family"
+
+
+class Sex(enum.StrEnum):
+    male = "male"
+    female = "female"
+    other = "other"
+
+
+class AgeBand(enum.StrEnum):
+    under18 = "under18"
+    a18_29 = "18_29"
+    a30_44 = "30_44"
+    a45 = "45plus"
+
+
+class Service(enum.StrEnum):
+    health_station = "health_station"
+    methadone = "methadone"
+    voluntary_rehab = "voluntary_rehab"
+    counselling = "counselling"
+    legal_aid = "legal_aid"
+    vocational = "vocational"
+    jobs_loans = "jobs_loans"
+    peer_group = "peer_group"
+
+
+class Urgency(enum.StrEnum):
+    normal = "normal"
+    soon = "soon"
+    urgent = "urgent"
+
+
+class RefStatus(enum.StrEnum):
+    referred = "referred"
+    received = "received"
+    attended = "attended"
+    closed = "closed"
+
+
+class RefOutcome(enum.StrEnum):
+    completed = "completed"
+    declined = "declined"
+    no_show = "no_show"
+    cancelled = "cancelled"
+
+
+class Kind(enum.StrEnum):
+    visit = "visit"
+    talk = "talk"
+    referral = "referral"
+
+
+class State(enum.StrEnum):
+    submitted = "submitted"
+    approved = "approved"
+    returned = "returned"
+    rejected = "rejected"
+
+
+LABELS: dict[type[enum.Enum], dict[str, str]] = {
+    VisitKind: {"home": N_("Home visit"), "phone": N_("Phone call"),
+                "commune": N_("Meeting at the commune")},
+    NotMetReason: {"not_home": N_("Not at home"), "refused": N_("Refused to meet"),
+                   "moved": N_("Moved away")},
+    DrugSigns: {"none": N_("No signs"), "suspected": N_("Suspected use"),
+                "confirmed": N_("Confirmed relapse")},
+    Methadone: {"na": N_("Not on methadone"), "adherent": N_("Takes every dose"),
+                "missed": N_("Missed doses"), "stopped": N_("Stopped treatment")},
+    Support: {"counselling": N_("Counselling"), "legal": N_("Legal advice"),
+              "papers": N_("Help with papers"), "job": N_("Job advice"),
+              "loan": N_("Loan advice"), "vocational": N_("Vocational training advice"),
+              "health": N_("Health advice"), "family": N_("Family mediation")},
+    Risk: {"low": N_("Low"), "medium": N_("Medium"), "high": N_("High")},
+    Setting: {"school": N_("School"), "workplace": N_("Workplace"),
+              "community": N_("Community"), "family": N_("Family"), "online": N_("Online")},
+    TalkFormat: {"talk": N_("Talk"), "contest": N_("Contest"),
+                 "leaflet": N_("Leaflets or posters"), "loudspeaker": N_("Loudspeaker"),
+                 "club": N_("Club meeting"), "social": N_("Social media")},
+    Topic: {"law": N_("Drug law"), "harms": N_("Harms of drugs"),
+            "synthetic": N_("Synthetic drugs"), "refusal": N_("Refusal skills"),
+            "rehab": N_("Rehab options"), "stigma": N_("Against stigma"),
+            "hiv": N_("HIV and safe use"), "family": N_("Family support")},
+    Sex: {"male": N_("Male"), "female": N_("Female"), "other": N_("Other")},
+    AgeBand: {"under18": N_("Under 18"), "18_29": N_("18–29"), "30_44": N_("30–44"),
+              "45plus": N_("45 or older")},
+    Service: {"health_station": N_("Commune health station"),
+              "methadone": N_("Methadone clinic"),
+              "voluntary_rehab": N_("Voluntary rehab provider"),
+              "counselling": N_("Psychological counselling"), "legal_aid": N_("Legal aid"),
+              "vocational": N_("Vocational training"), "jobs_loans": N_("Jobs and loans"),
+              "peer_group": N_("Peer group or club")},
+    Urgency: {"normal": N_("Normal"), "soon": N_("Within a week"), "urgent": N_("Urgent")},
+    RefStatus: {"referred": N_("Referred"), "received": N_("Received by provider"),
+                "attended": N_("Attended"), "closed": N_("Closed")},
+    RefOutcome: {"completed": N_("Completed"), "declined": N_("Declined"),
+                 "no_show": N_("Did not show up"), "cancelled": N_("Cancelled")},
+    Kind: {"visit": N_("Visit"), "talk": N_("Talk"), "referral": N_("Referral")},
+    State: {"submitted": N_("Submitted"), "approved": N_("Approved"),
+            "returned": N_("Returned"), "rejected": N_("Rejected")},
+}
+
+
+def label(enum_cls: type[enum.Enum], code: object) -> str:
+    """The translated label of a code, or the code itself when it is unknown."""
+    text = LABELS.get(enum_cls, {}).get(str(code))
+    return _(text) if text else str(code or "")
+
+
+def choices(enum_cls: type[enum.Enum]) -> list[tuple[str, str]]:
+    return [(str(m.value), label(enum_cls, m.value)) for m in enum_cls]

@@ -1,0 +1,224 @@
+"""The field records as the data contract: one declaration per kind drives server validation,
+the HTML form (fields, labels and constraint attributes, see `schema.forms`), the JSON API
+bodies and the OpenAPI / JSON Schema.
+
+Input shapes (`VisitIn`, `TalkIn`, `ReferralIn`, `ReferralStatusIn`) are what a form or the
+phone's outbox sends as `data`; output shapes (`VisitOut`, …) add what the server keeps about
+the entry. Meta `title` is the English label msgid (translated where shown); `extra["widget"]`
+names a form widget a bare type cannot imply (a reference list, a textarea, radio buttons).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+import msgspec
+
+from schema.enums import (
+    AgeBand,
+    DrugSigns,
+    Methadone,
+    NotMetReason,
+    RefOutcome,
+    RefStatus,
+    Risk,
+    Service,
+    Setting,
+    Sex,
+    State,
+    Support,
+    TalkFormat,
+    Topic,
+    Urgency,
+    VisitKind,
+)
+from server.i18n import N_
+
+MAX_PEOPLE = 100_000  # attendees of one session: generous, but bounded
+
+
+def _m(title: str, **kw: Any) -> msgspec.Meta:
+    extra = kw.pop("extra", None)
+    return msgspec.Meta(title=title, extra=extra, **kw)
+
+
+Date = Annotated[dt.date, _m(N_("Date"))]
+PersonRef = Annotated[int, _m(N_("Person supported"), ge=1, le=2**31 - 1,
+                              extra={"widget": "person"})]
+ShortText = Annotated[str, _m(N_("Text"), max_length=500)]
+
+
+def _text(title: str, max_length: int, widget: str = "textarea") -> Any:
+    return Annotated[str, _m(title, max_length=max_length, extra={"widget": widget})]
+
+
+def _count(title: str) -> Any:
+    return Annotated[int, _m(title, ge=0, le=MAX_PEOPLE)]
+
+
+class VisitIn(msgspec.Struct, kw_only=True):
+    person: PersonRef
+    date: Annotated[dt.date, _m(N_("Date of the visit"))]
+    visit_kind: Annotated[VisitKind, _m(N_("Kind of contact"), extra={"widget": "radio"})] = \
+        VisitKind.home
+    met: Annotated[bool, _m(N_("Met the person?"))] = True
+    not_met_reason: Annotated[NotMetReason, _m(N_("Why not met"))] | None = None
+    health: _text(N_("Health"), 1000) = ""  # type: ignore[valid-type]
+    work: _text(N_("Work and income"), 1000) = ""  # type: ignore[valid-type]
+    family: _text(N_("Family"), 1000) = ""  # type: ignore[valid-type]
+    drug_signs: Annotated[DrugSigns, _m(N_("Signs of drug use"),
+                                        extra={"widget": "radio"})] = DrugSigns.none
+    methadone: Annotated[Methadone, _m(N_("Methadone adherence"))] = Methadone.na
+    support: Annotated[list[Support], _m(N_("Support given"), max_length=len(Support))] = \
+        msgspec.field(default_factory=list)
+    risk: Annotated[Risk, _m(N_("Risk level"), extra={"widget": "radio"})] = Risk.low
+    next_step: _text(N_("Next step"), 500) = ""  # type: ignore[valid-type]
+    next_visit_date: Annotated[dt.date, _m(N_("Next visit date"))] | None = None
+    notes: _text(N_("Notes"), 2000) = ""  # type: ignore[valid-type]
+
+
+class TalkIn(msgspec.Struct, kw_only=True):
+    date: Annotated[dt.date, _m(N_("Date of the session"))]
+    village: Annotated[int, _m(N_("Village"), ge=1, le=2**31 - 1, extra={"widget": "village"})]
+    setting: Annotated[Setting, _m(N_("Setting"))] = Setting.community
+    format: Annotated[TalkFormat, _m(N_("Format"))] = TalkFormat.talk
+    topics: Annotated[list[Topic], _m(N_("Topics"), min_length=1, max_length=len(Topic))]
+    organisation: Annotated[int, _m(N_("Organising organisation"), ge=1, le=2**31 - 1,
+                                    extra={"widget": "organisation"})] | None = None
+    attendees_total: _count(N_("Attendees in total"))  # type: ignore[valid-type]
+    attendees_women: _count(N_("of whom women")) = 0  # type: ignore[valid-type]
+    attendees_under30: _count(N_("of whom under 30")) = 0  # type: ignore[valid-type]
+    attendees_students: _count(N_("of whom students")) = 0  # type: ignore[valid-type]
+    materials: _count(N_("Materials distributed")) = 0  # type: ignore[valid-type]
+    notes: _text(N_("Notes"), 2000) = ""  # type: ignore[valid-type]
+
+
+class ReferralIn(msgspec.Struct, kw_only=True):
+    person: Annotated[int, _m(N_("Person supported"), ge=1, le=2**31 - 1,
+                              extra={"widget": "person"})] | None = None
+    contact_alias: Annotated[str, _m(N_("Or an unregistered contact: alias"),
+                                     max_length=60)] = ""
+    contact_sex: Annotated[Sex, _m(N_("Contact's sex"))] | None = None
+    contact_age_band: Annotated[AgeBand, _m(N_("Contact's age band"))] | None = None
+    date: Annotated[dt.date, _m(N_("Date of the referral"))]
+    service: Annotated[Service, _m(N_("Service"))]
+    provider: Annotated[int, _m(N_("Receiving provider"), ge=1, le=2**31 - 1,
+                                extra={"widget": "provider"})] | None = None
+    reason: Annotated[str, _m(N_("Reason"), min_length=1, max_length=1000,
+                              extra={"widget": "textarea"})]
+    urgency: Annotated[Urgency, _m(N_("Urgency"), extra={"widget": "radio"})] = Urgency.normal
+    notes: _text(N_("Notes"), 2000) = ""  # type: ignore[valid-type]
+
+
+class ReferralStatusIn(msgspec.Struct, kw_only=True):
+    referral: Annotated[uuid.UUID, _m(N_("Referral"), extra={"widget": "hidden"})]
+    status: Annotated[RefStatus, _m(N_("New status"))]
+    outcome: Annotated[RefOutcome, _m(N_("Outcome (when closed)"))] | None = None
+    date: Annotated[dt.date, _m(N_("Date of this step"))]
+    note: _text(N_("Note"), 500) = ""  # type: ignore[valid-type]
+
+
+INPUTS: dict[str, type[msgspec.Struct]] = {
+    "visit": VisitIn, "talk": TalkIn, "referral": ReferralIn,
+    "referral_status": ReferralStatusIn,
+}
+
+
+# ---------------------------------------------------------------- API envelopes and outputs
+
+
+class _Envelope(msgspec.Struct, kw_only=True):
+    id: Annotated[uuid.UUID, msgspec.Meta(description="Client UUID made when the form opened")]
+    version: Annotated[int, msgspec.Meta(ge=1, le=1000, description="1, or current + 1 to "
+                                         "correct a submitted or returned entry")] = 1
+    recorded_at: Annotated[dt.datetime, msgspec.Meta(
+        description="Device time of recording (ISO 8601, with offset)")] | None = None
+
+
+class VisitSubmit(_Envelope, kw_only=True):
+    data: VisitIn
+
+
+class TalkSubmit(_Envelope, kw_only=True):
+    data: TalkIn
+
+
+class ReferralSubmit(_Envelope, kw_only=True):
+    data: ReferralIn
+
+
+class ReferralStatusSubmit(_Envelope, kw_only=True):
+    data: ReferralStatusIn
+
+
+SUBMITS: dict[str, type[msgspec.Struct]] = {
+    "visit": VisitSubmit, "talk": TalkSubmit, "referral": ReferralSubmit,
+    "referral_status": ReferralStatusSubmit,
+}
+
+
+class SubmitResult(msgspec.Struct):
+    """What every write answers, from the HTML forms, the JSON API and sync alike."""
+
+    outcome: str  # "stored" | "unchanged" | "conflict" | "invalid" | "forbidden"
+    state: str | None = None  # review state of the entry after this call
+    receipt: str | None = None  # short human-readable receipt, e.g. "HK-7F3A9C21"
+    version: int | None = None  # server's current version of the record
+    errors: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class ErrorsOut(msgspec.Struct):
+    errors: dict[str, str]
+
+
+class EntryMeta(msgspec.Struct, kw_only=True):
+    """What the server keeps about an entry besides its content."""
+
+    id: uuid.UUID
+    state: State
+    version: int
+    receipt: str
+    author: int
+    author_name: str = ""
+    recorded_at: dt.datetime
+    received_at: dt.datetime
+    review_comment: str = ""
+
+
+class ReferralStep(msgspec.Struct, kw_only=True):
+    status: RefStatus
+    outcome: RefOutcome | None = None
+    date: dt.date
+    note: str = ""
+    author: int
+    author_name: str = ""
+
+
+class FollowUp(msgspec.Struct, kw_only=True):
+    status: RefStatus = RefStatus.referred
+    outcome: RefOutcome | None = None
+    date: dt.date | None = None
+    steps: list[ReferralStep] = msgspec.field(default_factory=list)
+
+
+class VisitOut(msgspec.Struct, kw_only=True, tag_field="kind", tag="visit"):
+    meta: EntryMeta
+    data: VisitIn
+
+
+class TalkOut(msgspec.Struct, kw_only=True, tag_field="kind", tag="talk"):
+    meta: EntryMeta
+    data: TalkIn
+
+
+class ReferralOut(msgspec.Struct, kw_only=True, tag_field="kind", tag="referral"):
+    meta: EntryMeta
+    data: ReferralIn
+    follow_up: FollowUp
+
+
+EntryOut = VisitOut | TalkOut | ReferralOut
+OUTPUTS: dict[str, type[msgspec.Struct]] = {"visit": VisitOut, "talk": TalkOut,
+                                            "referral": ReferralOut}

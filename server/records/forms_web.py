@@ -1,0 +1,134 @@
+"""What the record forms share on the server: reading a posted form into schema-shaped data,
+calling the one write path, and answering with a redirect or the form again with every error.
+
+Field names in the HTML equal the schema field names, so the offline outbox can read a form by
+name and send the same `data` to the sync API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import NotFoundException
+from litestar.response import Redirect, Template
+
+from schema.enums import label
+from schema.forms import form_fields, form_values
+from schema.records import INPUTS, SubmitResult
+from server.i18n import _
+from server.records.queries import submit_record
+from server.records.validation import vn_today
+from server.web import CurrentUser, page
+
+ContextFn = Callable[[CurrentUser, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+def envelope(record_id: uuid.UUID | None = None, version: int = 1) -> dict[str, Any]:
+    """The hidden fields of a new form: a fresh client UUID, the version, the opening time."""
+    return {"id": str(record_id or uuid.uuid4()), "version": version,
+            "recorded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+
+
+async def read_form(request: Request, kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(schema data, envelope) from a posted form, every value as typed."""
+    form = await request.form()
+    data: dict[str, Any] = {}
+    for f in form_fields(INPUTS[kind]):
+        if f.multiple:
+            data[f.name] = [v for v in form.getall(f.name, []) if isinstance(v, str)]
+        elif f.name in form:
+            value = form.get(f.name)
+            data[f.name] = value if isinstance(value, str) else ""
+    env = {k: form.get(k) if isinstance(form.get(k), str) else "" for k in
+           ("id", "version", "recorded_at")}
+    return data, env
+
+
+def parse_envelope(env: dict[str, Any]) -> tuple[uuid.UUID | None, int, dt.datetime]:
+    try:
+        record_id: uuid.UUID | None = uuid.UUID(str(env.get("id") or ""))
+    except ValueError:
+        record_id = None
+    version_text = str(env.get("version") or "1")
+    version = int(version_text) if version_text.isdigit() and len(version_text) < 5 else 0
+    try:
+        recorded = dt.datetime.fromisoformat(str(env.get("recorded_at") or ""))
+        if recorded.tzinfo is None:
+            recorded = recorded.replace(tzinfo=dt.UTC)
+    except ValueError:
+        recorded = dt.datetime.now(dt.UTC)
+    return record_id, version, recorded
+
+
+def render_form(request: Request, kind: str, *, values: dict[str, Any], env: dict[str, Any],
+                errors: dict[str, str], context: dict[str, Any], status: int = 200,
+                form_error: str = "") -> Template:
+    cls = INPUTS[kind]
+    response = page(request, "records/form.html", kind=kind, fields=form_fields(cls),
+                    values=form_values(cls, values), env=env, errors=errors,
+                    form_error=form_error or (_("Please correct the fields marked below.")
+                                              if errors else ""),
+                    today=vn_today().isoformat(), **context)
+    response.status_code = status
+    return response
+
+
+async def handle_post(request: Request, user: CurrentUser, kind: str, context_fn: ContextFn,
+                      done_url: Callable[[uuid.UUID, dict[str, Any]], str]) -> Response:
+    """POST → submit_record → 303 to `done_url`, or the form again (422/409) as typed."""
+    data, env = await read_form(request, kind)
+    record_id, version, recorded_at = parse_envelope(env)
+    if record_id is None:
+        env = envelope()
+        result = SubmitResult("invalid", errors={"_": _("This form has expired. Send it "
+                                                        "again.")})
+        record_id = uuid.UUID(env["id"])
+    else:
+        result = await submit_record(user, kind, record_id, version, recorded_at, data)
+    if result.outcome == "forbidden":
+        raise NotFoundException()
+    if result.outcome in ("stored", "unchanged"):
+        return Redirect(path=done_url(record_id, data), status_code=303)
+    context = await context_fn(user, data)
+    if result.outcome == "conflict":
+        return render_form(request, kind, values=data, env=env, errors={}, context=context,
+                           status=409, form_error=_("This record was changed elsewhere or can "
+                                                    "no longer be corrected. Open it again "
+                                                    "from My entries."))
+    errors = dict(result.errors)
+    general = errors.pop("_", "")
+    return render_form(request, kind, values=data, env=env, errors=errors, context=context,
+                       status=422, form_error=general)
+
+
+def display_rows(kind: str, data: dict[str, Any], names: dict[str, str]) -> \
+        list[tuple[str, str]]:
+    """(label, shown value) for an entry's page, in the form's order."""
+    rows = []
+    for f in form_fields(INPUTS[kind]):
+        value = data.get(f.name)
+        if value in (None, "", []):
+            continue
+        if f.name in names:
+            shown = names[f.name]
+        elif f.enum is not None and isinstance(value, list):
+            shown = ", ".join(label(f.enum, v) for v in value)
+        elif f.enum is not None:
+            shown = label(f.enum, value)
+        elif isinstance(value, bool):
+            shown = _("Yes") if value else _("No")
+        elif f.widget == "date":
+            shown = dt.date.fromisoformat(str(value)).strftime("%d/%m/%Y")
+        else:
+            shown = str(value)
+        rows.append((f.label, shown))
+    return rows
+
+
+def to_json(result: SubmitResult) -> Any:
+    return msgspec.to_builtins(result)

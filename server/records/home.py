@@ -1,0 +1,20 @@
+"""The records' part of the home page: quick actions and the volunteer's returned entries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.records import listing
+from server.records.validation import vn_today
+from server.web import CurrentUser
+
+
+async def home_volunteer(user: CurrentUser) -> dict[str, Any]:
+    counts = await listing.count_my_entries(user)
+    returned = await listing.list_my_entries(user, state="returned", limit=10)
+    return {"records_counts": counts, "records_returned": returned}
+
+
+async def home_official(user: CurrentUser) -> dict[str, Any]:
+    since = vn_today().replace(day=1)
+    return {"records_month": await listing.count_commune_entries(user.commune_id or 0, since)}

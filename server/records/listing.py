@@ -1,0 +1,192 @@
+"""Reading field records: a user's own entries, one entry with its data and follow-up, the
+pick lists the forms need (caseload, villages, organisations, providers) and the providers an
+official maintains."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+from litestar.exceptions import NotFoundException
+
+from server.areas.tables import Area, Organisation, User
+from server.audit.queries import record_event
+from server.db import write_transaction
+from server.records.tables import Entry, EntryVersion, Provider, ReferralEvent
+from server.web import CurrentUser
+
+KINDS = ("visit", "talk", "referral")
+STATES = ("submitted", "approved", "returned", "rejected")
+PAGE = 50
+
+
+async def list_my_entries(user: CurrentUser, *, kind: str = "", state: str = "",
+                          limit: int = PAGE, offset: int = 0) -> list[dict[str, Any]]:
+    """Everything the user recorded, newest first, with the person's or village's name."""
+    q = Entry.select(
+        Entry.id, Entry.kind, Entry.entry_date, Entry.state, Entry.version, Entry.receipt,
+        Entry.review_comment, Entry.received_at, Entry.updated_at, Entry.contact_alias,
+        Entry.ref_status, Entry.person.full_name.as_alias("person_name"),
+        Entry.person.code.as_alias("person_code"), Entry.village.name.as_alias("village_name"),
+    ).where(Entry.author == user.id)
+    if kind in KINDS:
+        q = q.where(Entry.kind == kind)
+    if state in STATES:
+        q = q.where(Entry.state == state)
+    return await q.order_by(Entry.entry_date, ascending=False).order_by(
+        Entry.received_at, ascending=False).limit(limit).offset(offset)
+
+
+async def get_entry_for(user: CurrentUser, entry_id: uuid.UUID) -> dict[str, Any]:
+    """An entry its author or an official of its commune may see, else 404."""
+    row = await Entry.select(
+        *Entry.all_columns(), Entry.person.full_name.as_alias("person_name"),
+        Entry.person.code.as_alias("person_code"), Entry.village.name.as_alias("village_name"),
+        Entry.author.display_name.as_alias("author_name"),
+        Entry.provider.name.as_alias("provider_name"),
+        Entry.organisation.name.as_alias("organisation_name"),
+        Entry.reviewed_by.display_name.as_alias("reviewer_name"),
+    ).where(Entry.id == entry_id).first()
+    if row is None or user.commune_id is None or row["commune"] != user.commune_id:
+        raise NotFoundException()
+    if not (row["author"] == user.id or user.role == "official"):
+        raise NotFoundException()
+    return row
+
+
+FIELDS = {
+    "visit": ("person", "visit_kind", "met", "not_met_reason", "health", "work", "family",
+              "drug_signs", "methadone", "support", "risk", "next_step", "next_visit_date",
+              "notes"),
+    "talk": ("village", "setting", "format", "topics", "organisation", "attendees_total",
+             "attendees_women", "attendees_under30", "attendees_students", "materials",
+             "notes"),
+    "referral": ("person", "contact_alias", "contact_sex", "contact_age_band", "service",
+                 "provider", "reason", "urgency", "notes"),
+}
+
+
+def entry_data(row: dict[str, Any]) -> dict[str, Any]:
+    """The entry's current content in the schema's field names (the form's values)."""
+    data: dict[str, Any] = {"date": row["entry_date"].isoformat()}
+    for name in FIELDS.get(row["kind"], ()):
+        value = row.get(name)
+        if name in ("support", "topics"):
+            try:
+                value = json.loads(value) if isinstance(value, str) else list(value or [])
+            except ValueError:
+                value = []
+            value = value if isinstance(value, list) else []
+        elif isinstance(value, dt.date):
+            value = value.isoformat()
+        if value is not None:
+            data[name] = value
+    return data
+
+
+async def get_entry_data(entry_id: uuid.UUID, version: int) -> dict[str, Any]:
+    """The data of one version as it was submitted (the form's fields)."""
+    row = await EntryVersion.select(EntryVersion.data).where(
+        (EntryVersion.entry == entry_id) & (EntryVersion.version == version)).first()
+    if row is None:
+        return {}
+    data = row["data"]
+    return json.loads(data) if isinstance(data, str) else dict(data)
+
+
+async def list_steps(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """The referral's timeline: the referral itself, then each recorded step."""
+    steps = [{"status": "referred", "outcome": None, "date": entry["entry_date"], "note": "",
+              "author_name": entry.get("author_name", "")}]
+    rows = await ReferralEvent.select(
+        ReferralEvent.status, ReferralEvent.outcome, ReferralEvent.event_date,
+        ReferralEvent.note, ReferralEvent.author, ReferralEvent.author.display_name.as_alias(
+            "author_name"), ReferralEvent.received_at,
+    ).where(ReferralEvent.referral == entry["id"]).order_by(ReferralEvent.received_at)
+    for r in rows:
+        steps.append({"status": r["status"], "outcome": r["outcome"], "date": r["event_date"],
+                      "note": r["note"], "author": r["author"],
+                      "author_name": r["author_name"]})
+    return steps
+
+
+# ---------------------------------------------------------------- pick lists
+
+
+async def list_villages(commune_id: int) -> list[dict[str, Any]]:
+    return await Area.select(Area.id, Area.name, Area.hotspot).where(
+        (Area.parent == commune_id) & (Area.level == "village")).order_by(Area.name)
+
+
+async def list_organisations() -> list[dict[str, Any]]:
+    return await Organisation.select(Organisation.id, Organisation.name).order_by(
+        Organisation.name)
+
+
+async def get_user_organisation(user_id: int) -> int | None:
+    row = await User.select(User.organisation).where(User.id == user_id).first()
+    return row["organisation"] if row else None
+
+
+async def get_visit_frequency(commune_id: int) -> int:
+    row = await Area.select(Area.visit_frequency_days).where(Area.id == commune_id).first()
+    return int(row["visit_frequency_days"] or 30) if row else 30
+
+
+async def list_caseload_for_picker(user: CurrentUser, q: str = "") -> list[dict[str, Any]]:
+    """The people the user may record for, filtered by a query typed without diacritics."""
+    from server.people.labels import fold
+    from server.people.queries import list_caseload
+
+    rows = await list_caseload(user)
+    words = fold(q).split()
+    if words:
+        rows = [r for r in rows if all(w in f"{r['search_text']} {r['code'].lower()}"
+                                       for w in words)]
+    return rows
+
+
+async def list_providers(commune_id: int, *, active_only: bool = True) -> list[dict[str, Any]]:
+    q = Provider.select().where(Provider.commune == commune_id)
+    if active_only:
+        q = q.where(Provider.active == True)  # noqa: E712 - Piccolo column comparison
+    return await q.order_by(Provider.name)
+
+
+async def create_provider(user: CurrentUser, name: str, service: str) -> int:
+    async with write_transaction(Provider._meta.db):
+        rows = await Provider.insert(Provider(commune=user.commune_id, name=name,
+                                              service=service, active=True)).returning(
+            Provider.id)
+        pid = int(rows[0]["id"])
+        await record_event("provider.create", actor_id=user.id, commune_id=user.commune_id,
+                           subject_type="provider", subject_id=pid,
+                           detail={"name": name, "service": service})
+    return pid
+
+
+async def set_provider_active(user: CurrentUser, provider_id: int, active: bool) -> None:
+    async with write_transaction(Provider._meta.db):
+        rows = await Provider.update({Provider.active: active}).where(
+            (Provider.id == provider_id) & (Provider.commune == user.commune_id)).returning(
+            Provider.id)
+        if not rows:
+            raise NotFoundException()
+        await record_event("provider.active" if active else "provider.inactive",
+                           actor_id=user.id, commune_id=user.commune_id,
+                           subject_type="provider", subject_id=provider_id)
+
+
+async def count_my_entries(user: CurrentUser) -> dict[str, int]:
+    rows = await Entry.raw(
+        "SELECT state, COUNT(*) AS n FROM entry WHERE author = {} GROUP BY state", user.id)
+    return {r["state"]: int(r["n"]) for r in rows}
+
+
+async def count_commune_entries(commune_id: int, since: dt.date) -> dict[str, int]:
+    rows = await Entry.raw(
+        "SELECT kind, COUNT(*) AS n FROM entry WHERE commune = {} AND entry_date >= {} "
+        "GROUP BY kind", commune_id, since)
+    return {r["kind"]: int(r["n"]) for r in rows}

@@ -1,0 +1,427 @@
+"""The one write path of field records: `submit_record`, taken by the HTML forms, the JSON API
+and the offline sync alike, plus the access checks it rests on.
+
+Idempotency: the client UUID is the entry's key. The same id, version and content answers
+"unchanged" with the stored receipt; other content at that version, or a version that is not
+current + 1, is a "conflict"; current + 1 by the author of a submitted or returned entry is a
+correction. Referral status steps are records of their own (`referral_status`), keyed the same
+way by their UUID.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from typing import Any
+
+import msgspec
+
+from schema.enums import RefStatus, label
+from schema.records import INPUTS, SubmitResult
+from server.areas.tables import Area, Organisation
+from server.audit.queries import record_event
+from server.db import write_transaction
+from server.i18n import _
+from server.people.tables import CategoryPeriod, Person, TeamMember
+from server.records.tables import Entry, EntryVersion, Provider, ReferralEvent
+from server.records.validation import validate_fields, vn_today
+from server.web import CurrentUser
+
+__all__ = ["SubmitResult", "submit_record", "person_for_record", "NEXT_STEPS"]
+
+# referred → received → attended → closed; closing early is allowed with the outcomes that
+# make sense at that point (nobody "completes" a service they never attended).
+NEXT_STEPS: dict[str, dict[str, tuple[str, ...]]] = {
+    "referred": {"received": (), "closed": ("declined", "no_show", "cancelled")},
+    "received": {"attended": (), "closed": ("declined", "no_show", "cancelled")},
+    "attended": {"closed": ("completed", "declined")},
+    "closed": {},
+}
+EDITABLE = ("submitted", "returned")
+WRITERS = ("volunteer", "official")
+
+
+def canonical_hash(kind: str, data: dict[str, Any]) -> str:
+    text = json.dumps({"kind": kind, **data}, sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def _commune_code(commune_id: int) -> str:
+    row = await Area.select(Area.code, Area.person_prefix).where(Area.id == commune_id).first()
+    code = (row["person_prefix"] or row["code"]) if row else "X"
+    return str(code)[:6]
+
+
+def make_receipt(code: str, record_id: uuid.UUID, version: int) -> str:
+    digest = hashlib.sha256(f"{record_id}:{version}".encode()).hexdigest()[:8].upper()
+    return f"{code}-{digest}"
+
+
+# ---------------------------------------------------------------- access
+
+
+async def person_for_record(user: CurrentUser, person_id: int) -> dict[str, Any] | None:
+    """The person if `user` may record for them (with village and register start), else None.
+
+    A volunteer: only while on the person's team; an official: anyone of their commune.
+    """
+    if user.role not in WRITERS or user.commune_id is None:
+        return None
+    row = await Person.select(Person.id, Person.village, Person.full_name, Person.code).where(
+        (Person.id == person_id) & (Person.commune == user.commune_id)).first()
+    if row is None:
+        return None
+    if user.role == "volunteer" and not await TeamMember.exists().where(
+            (TeamMember.person == person_id) & (TeamMember.user == user.id)
+            & TeamMember.end_date.is_null()):
+        return None
+    start = await CategoryPeriod.select(CategoryPeriod.start_date).where(
+        CategoryPeriod.person == person_id).order_by(CategoryPeriod.start_date).first()
+    row["start_date"] = start["start_date"] if start else None
+    return row
+
+
+async def _village_in_commune(village_id: int, commune_id: int) -> bool:
+    return await Area.exists().where((Area.id == village_id) & (Area.parent == commune_id)
+                                     & (Area.level == "village"))
+
+
+async def may_follow_up(user: CurrentUser, entry: dict[str, Any]) -> bool:
+    """Who may record a referral's next step: its author, the person's team, the officials."""
+    if user.role not in WRITERS or entry["commune"] != user.commune_id:
+        return False
+    if user.role == "official" or entry["author"] == user.id:
+        return True
+    return bool(entry["person"]) and await TeamMember.exists().where(
+        (TeamMember.person == entry["person"]) & (TeamMember.user == user.id)
+        & TeamMember.end_date.is_null())
+
+
+# ---------------------------------------------------------------- checks needing the DB
+
+
+def _date_checks(errors: dict[str, str], typed: dict[str, Any], field: str,
+                 not_before: dt.date | None, before_msg: str) -> None:
+    day = typed.get(field)
+    if field in errors or not isinstance(day, dt.date):
+        return
+    if day > vn_today():
+        errors[field] = _("The date cannot be in the future.")
+    elif not_before and day < not_before:
+        errors[field] = before_msg % {"date": not_before.strftime("%d/%m/%Y")}
+
+
+async def _check_visit(user: CurrentUser, typed: dict[str, Any], errors: dict[str, str],
+                       person: dict[str, Any] | None) -> None:
+    _date_checks(errors, typed, "date", person["start_date"] if person else None,
+                 _("The date is before this person entered the register (%(date)s)."))
+    if typed.get("met") is False and not typed.get("not_met_reason") \
+            and "not_met_reason" not in errors:
+        errors["not_met_reason"] = _("Say why you did not meet.")
+    nxt, day = typed.get("next_visit_date"), typed.get("date")
+    if isinstance(nxt, dt.date) and isinstance(day, dt.date) and "next_visit_date" not in errors:
+        if nxt <= day:
+            errors["next_visit_date"] = _("The next visit must be after this one.")
+        elif nxt > day + dt.timedelta(days=366):
+            errors["next_visit_date"] = _("Plan the next visit within a year.")
+
+
+async def _check_talk(user: CurrentUser, typed: dict[str, Any], errors: dict[str, str]) -> None:
+    _date_checks(errors, typed, "date", None, "")
+    total = typed.get("attendees_total")
+    if isinstance(total, int) and "attendees_total" not in errors:
+        for part in ("attendees_women", "attendees_under30", "attendees_students"):
+            value = typed.get(part)
+            if isinstance(value, int) and value > total and part not in errors:
+                errors[part] = _("Cannot be more than the total (%(n)s).") % {"n": total}
+    org = typed.get("organisation")
+    if isinstance(org, int) and not await Organisation.exists().where(Organisation.id == org):
+        errors["organisation"] = _("Choose an organisation from the list.")
+
+
+async def _check_referral(user: CurrentUser, typed: dict[str, Any], errors: dict[str, str],
+                          person: dict[str, Any] | None) -> None:
+    _date_checks(errors, typed, "date", person["start_date"] if person else None,
+                 _("The date is before this person entered the register (%(date)s)."))
+    has_contact = bool(typed.get("contact_alias") or typed.get("contact_sex")
+                       or typed.get("contact_age_band"))
+    if typed.get("person") and has_contact:
+        errors.setdefault("contact_alias", _("Choose a person or describe a contact, not both."))
+    elif not typed.get("person") and "person" not in errors:
+        if not has_contact:
+            errors["person"] = _("Choose a person, or describe an unregistered contact below.")
+        elif not typed.get("contact_alias"):
+            errors.setdefault("contact_alias", _("Give the contact an alias."))
+    provider = typed.get("provider")
+    if isinstance(provider, int) and not await Provider.exists().where(
+            (Provider.id == provider) & (Provider.commune == user.commune_id)
+            & (Provider.active == True)):  # noqa: E712 - Piccolo column comparison
+        errors["provider"] = _("Choose a provider from the list.")
+
+
+# ---------------------------------------------------------------- columns
+
+
+def _columns(kind: str, data: dict[str, Any], person: dict[str, Any] | None) -> dict[str, Any]:
+    """Entry columns from normalised data (dates as ISO strings, lists as lists)."""
+    day = dt.date.fromisoformat(data["date"])
+    cols: dict[str, Any] = {"entry_date": day, "notes": data.get("notes", "")}
+    if kind == "visit":
+        cols.update(
+            person=data["person"], village=person["village"] if person else None,
+            visit_kind=data["visit_kind"], met=data["met"],
+            not_met_reason=data["not_met_reason"] if not data["met"] else None,
+            health=data["health"], work=data["work"], family=data["family"],
+            drug_signs=data["drug_signs"], methadone=data["methadone"],
+            support=json.dumps(data["support"]), risk=data["risk"], next_step=data["next_step"],
+            next_visit_date=dt.date.fromisoformat(data["next_visit_date"])
+            if data.get("next_visit_date") else None)
+    elif kind == "talk":
+        cols.update(
+            village=data["village"], setting=data["setting"], format=data["format"],
+            topics=json.dumps(data["topics"]), organisation=data.get("organisation"),
+            attendees_total=data["attendees_total"], attendees_women=data["attendees_women"],
+            attendees_under30=data["attendees_under30"],
+            attendees_students=data["attendees_students"], materials=data["materials"])
+    else:
+        cols.update(
+            person=data.get("person"), village=person["village"] if person else None,
+            contact_alias=data.get("contact_alias") or None,
+            contact_sex=data.get("contact_sex"), contact_age_band=data.get("contact_age_band"),
+            service=data["service"], provider=data.get("provider"), reason=data["reason"],
+            urgency=data["urgency"])
+    return cols
+
+
+def _normalise(kind: str, obj: msgspec.Struct) -> dict[str, Any]:
+    data: dict[str, Any] = msgspec.to_builtins(obj)
+    if kind == "visit" and data.get("met"):
+        data["not_met_reason"] = None
+    if kind in ("visit", "talk"):
+        key = "support" if kind == "visit" else "topics"
+        data[key] = sorted(set(data[key]))
+    return data
+
+
+# ---------------------------------------------------------------- the write path
+
+
+async def submit_record(user: CurrentUser, kind: str, record_id: uuid.UUID, version: int,
+                        recorded_at: dt.datetime, data: dict[str, Any]) -> SubmitResult:
+    """Validate and store one record exactly once; see the module docstring for the rules."""
+    if kind not in INPUTS:
+        return SubmitResult("invalid", errors={"kind": _("Unknown kind of record.")})
+    if user.role not in WRITERS or user.commune_id is None:
+        return SubmitResult("forbidden")
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= 1000:
+        return SubmitResult("invalid", errors={"version": _("This value is not valid.")})
+    if recorded_at.tzinfo is None:
+        recorded_at = recorded_at.replace(tzinfo=dt.UTC)
+    obj, errors, typed = validate_fields(INPUTS[kind], data)
+    if kind == "referral_status":
+        return await _submit_status(user, record_id, version, recorded_at, obj, errors, typed)
+
+    content_hash = canonical_hash(kind, _normalise(kind, obj)) if obj is not None else None
+    existing = await Entry.select(Entry.id, Entry.kind, Entry.author, Entry.commune,
+                                  Entry.version, Entry.state, Entry.content_hash,
+                                  Entry.receipt).where(Entry.id == record_id).first()
+    if existing is not None:
+        if existing["author"] != user.id or existing["commune"] != user.commune_id:
+            return SubmitResult("forbidden")
+        if existing["kind"] != kind:
+            return _conflict(existing)
+        if version == existing["version"] and content_hash == existing["content_hash"]:
+            return _same(existing)
+        if version != existing["version"] + 1 or existing["state"] not in EDITABLE:
+            return _conflict(existing)
+    elif version != 1:
+        return SubmitResult("conflict", version=0)
+
+    person = None
+    person_id = typed.get("person") if "person" not in errors else None
+    if person_id:
+        person = await person_for_record(user, int(person_id))
+        if person is None:
+            return SubmitResult("forbidden")
+    if kind == "talk" and "village" not in errors and typed.get("village") and \
+            not await _village_in_commune(int(typed["village"]), user.commune_id):
+        return SubmitResult("forbidden")
+    if kind == "visit":
+        await _check_visit(user, typed, errors, person)
+    elif kind == "talk":
+        await _check_talk(user, typed, errors)
+    else:
+        await _check_referral(user, typed, errors, person)
+    if errors or obj is None or content_hash is None:
+        return SubmitResult("invalid", errors=errors)
+
+    normal = _normalise(kind, obj)
+    cols = _columns(kind, normal, person)
+    code = await _commune_code(user.commune_id)
+    receipt = make_receipt(code, record_id, version)
+    now = dt.datetime.now(dt.UTC)
+    if existing is None:
+        return await _insert(user, kind, record_id, recorded_at, normal, cols, content_hash,
+                             receipt, now)
+    return await _correct(user, kind, existing, version, recorded_at, normal, cols,
+                          content_hash, receipt, now)
+
+
+def _same(row: dict[str, Any]) -> SubmitResult:
+    return SubmitResult("unchanged", state=row["state"], receipt=row["receipt"],
+                        version=row["version"])
+
+
+def _conflict(row: dict[str, Any]) -> SubmitResult:
+    return SubmitResult("conflict", state=row["state"], version=row["version"],
+                        errors={"version": _("This record was changed elsewhere or can no "
+                                             "longer be corrected.")})
+
+
+async def _reread(record_id: uuid.UUID, user: CurrentUser, version: int,
+                  content_hash: str) -> SubmitResult:
+    row = await Entry.select(Entry.author, Entry.version, Entry.state, Entry.content_hash,
+                             Entry.receipt).where(Entry.id == record_id).first()
+    if row is None:  # pragma: no cover - the row that won the race is gone again
+        return SubmitResult("conflict", version=0)
+    if row["author"] != user.id:
+        return SubmitResult("forbidden")
+    if row["version"] == version and row["content_hash"] == content_hash:
+        return _same(row)
+    return _conflict(row)
+
+
+async def _insert(user: CurrentUser, kind: str, record_id: uuid.UUID, recorded_at: dt.datetime,
+                  normal: dict[str, Any], cols: dict[str, Any], content_hash: str,
+                  receipt: str, now: dt.datetime) -> SubmitResult:
+    async with write_transaction(Entry._meta.db):
+        if kind == "referral":
+            cols.update(ref_status="referred", ref_status_date=cols["entry_date"])
+        rows = await Entry.insert(Entry(
+            id=record_id, kind=kind, commune=user.commune_id, author=user.id,
+            recorded_at=recorded_at, received_at=now, updated_at=now, version=1,
+            state="submitted", content_hash=content_hash, receipt=receipt, **cols,
+        )).on_conflict(target=Entry.id, action="DO NOTHING").returning(Entry.id)
+        if rows:
+            await EntryVersion.insert(EntryVersion(entry=record_id, version=1,
+                                                   data=json.dumps({"kind": kind, **normal}),
+                                                   author=user.id, created_at=now))
+            await record_event("entry.submit", actor_id=user.id, commune_id=user.commune_id,
+                               subject_type="entry", subject_id=str(record_id),
+                               person_id=cols.get("person"),
+                               detail={"kind": kind, "version": 1, "receipt": receipt})
+    if not rows:
+        return await _reread(record_id, user, 1, content_hash)
+    return SubmitResult("stored", state="submitted", receipt=receipt, version=1)
+
+
+async def _correct(user: CurrentUser, kind: str, existing: dict[str, Any], version: int,
+                   recorded_at: dt.datetime, normal: dict[str, Any], cols: dict[str, Any],
+                   content_hash: str, receipt: str, now: dt.datetime) -> SubmitResult:
+    record_id = existing["id"]
+    values = {getattr(Entry, k): v for k, v in cols.items()}
+    values.update({Entry.version: version, Entry.state: "submitted", Entry.updated_at: now,
+                   Entry.recorded_at: recorded_at, Entry.content_hash: content_hash,
+                   Entry.receipt: receipt})
+    async with write_transaction(Entry._meta.db):
+        rows = await Entry.update(values).where(
+            (Entry.id == record_id) & (Entry.version == version - 1)
+            & (Entry.author == user.id) & Entry.state.is_in(list(EDITABLE))
+        ).returning(Entry.id)
+        if rows:
+            await EntryVersion.insert(EntryVersion(entry=record_id, version=version,
+                                                   data=json.dumps({"kind": kind, **normal}),
+                                                   author=user.id, created_at=now))
+            await record_event("entry.correct", actor_id=user.id, commune_id=user.commune_id,
+                               subject_type="entry", subject_id=str(record_id),
+                               person_id=cols.get("person"),
+                               detail={"kind": kind, "version": version, "receipt": receipt,
+                                       "was": existing["state"]})
+    if not rows:
+        return await _reread(record_id, user, version, content_hash)
+    return SubmitResult("stored", state="submitted", receipt=receipt, version=version)
+
+
+# ---------------------------------------------------------------- referral follow-up
+
+
+async def _submit_status(user: CurrentUser, record_id: uuid.UUID, version: int,
+                         recorded_at: dt.datetime, obj: msgspec.Struct | None,
+                         errors: dict[str, str], typed: dict[str, Any]) -> SubmitResult:
+    ref_id = typed.get("referral")
+    if "referral" in errors or not isinstance(ref_id, uuid.UUID):
+        return SubmitResult("invalid", errors=errors or {"referral": _("Unknown referral.")})
+    entry = await Entry.select(Entry.id, Entry.kind, Entry.commune, Entry.author, Entry.person,
+                               Entry.state, Entry.entry_date, Entry.ref_status,
+                               Entry.ref_status_date).where(Entry.id == ref_id).first()
+    if entry is None or entry["kind"] != "referral" or not await may_follow_up(user, entry):
+        return SubmitResult("forbidden")
+    code = await _commune_code(user.commune_id or 0)
+    receipt = make_receipt(code, record_id, 1)
+    content_hash = canonical_hash("referral_status", msgspec.to_builtins(obj)) \
+        if obj is not None else None
+    same = await ReferralEvent.select(ReferralEvent.referral, ReferralEvent.author,
+                                      ReferralEvent.content_hash).where(
+        ReferralEvent.id == record_id).first()
+    if same is not None:
+        if same["author"] != user.id:
+            return SubmitResult("forbidden")
+        if same["content_hash"] == content_hash and version == 1:
+            return SubmitResult("unchanged", state=entry["state"], receipt=receipt, version=1)
+        return SubmitResult("conflict", state=entry["state"], version=1,
+                            errors={"version": _("This step was already recorded with other "
+                                                 "content.")})
+    if version != 1:
+        return SubmitResult("conflict", state=entry["state"], version=0)
+
+    current = entry["ref_status"] or "referred"
+    status, outcome = typed.get("status"), typed.get("outcome")
+    allowed = NEXT_STEPS.get(current, {})
+    if status is not None and "status" not in errors:
+        if str(status) not in allowed:
+            errors["status"] = _("A referral that is “%(now)s” cannot become “%(next)s”.") % {
+                "now": label(RefStatus, current), "next": label(RefStatus, status)}
+        elif str(status) == "closed":
+            if outcome is None and "outcome" not in errors:
+                errors["outcome"] = _("Choose the outcome.")
+            elif outcome is not None and str(outcome) not in allowed["closed"]:
+                errors["outcome"] = _("This outcome is not possible at this step.")
+        elif outcome is not None:
+            errors["outcome"] = _("Only a closed referral has an outcome.")
+    last = entry["ref_status_date"] or entry["entry_date"]
+    _date_checks(errors, typed, "date", last,
+                 _("The date is before the referral's last step (%(date)s)."))
+    if errors or obj is None or content_hash is None:
+        return SubmitResult("invalid", errors=errors)
+
+    day = typed["date"]
+    now = dt.datetime.now(dt.UTC)
+    async with write_transaction(Entry._meta.db):
+        rows = await Entry.update({
+            Entry.ref_status: str(status), Entry.ref_outcome: str(outcome) if outcome else None,
+            Entry.ref_status_date: day, Entry.updated_at: now,
+        }).where((Entry.id == ref_id) & (Entry.ref_status == current)).returning(Entry.id)
+        if rows:
+            await ReferralEvent.insert(ReferralEvent(
+                id=record_id, referral=ref_id, status=str(status),
+                outcome=str(outcome) if outcome else None, event_date=day,
+                note=typed.get("note", ""), author=user.id, recorded_at=recorded_at,
+                received_at=now, content_hash=content_hash))
+            await record_event("referral.status", actor_id=user.id, commune_id=user.commune_id,
+                               subject_type="entry", subject_id=str(ref_id),
+                               person_id=entry["person"],
+                               detail={"from": current, "to": str(status),
+                                       "outcome": str(outcome) if outcome else None,
+                                       "step": str(record_id)})
+    if not rows:
+        again = await ReferralEvent.select(ReferralEvent.content_hash).where(
+            ReferralEvent.id == record_id).first()
+        if again is not None and again["content_hash"] == content_hash:
+            return SubmitResult("unchanged", state=entry["state"], receipt=receipt, version=1)
+        return SubmitResult("conflict", state=entry["state"], version=0,
+                            errors={"status": _("Someone recorded another step meanwhile.")})
+    return SubmitResult("stored", state=entry["state"], receipt=receipt, version=1)
+

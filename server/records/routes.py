@@ -1,0 +1,203 @@
+"""A user's entries: "My entries" (filter by kind and state), one entry's page (with a
+referral's follow-up timeline and its next-step form), corrections, and the entry API.
+
+Mounted through `server.visits.routes` (the app mounts areas by name; records has no own).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
+from litestar.response import Template
+
+from schema.enums import Kind, RefOutcome, RefStatus, State, choices, label
+from schema.forms import form_fields, form_values
+from schema.records import (
+    INPUTS,
+    OUTPUTS,
+    EntryMeta,
+    EntryOut,
+    FollowUp,
+    ReferralStep,
+)
+from server.i18n import _
+from server.records import listing
+from server.records.contexts import CONTEXTS
+from server.records.forms_web import display_rows, envelope, parse_envelope, read_form, render_form
+from server.records.queries import NEXT_STEPS, submit_record
+from server.records.validation import vn_today
+from server.web import CurrentUser, page
+
+WRITERS = {"roles": ("volunteer", "official")}
+
+
+@get("/entries", name="entries", include_in_schema=False, opt=WRITERS)
+async def my_entries(request: Request, user: CurrentUser, kind: str = "",
+                     state_filter: Annotated[str, Parameter(query="state")] = "") -> Template:
+    state = state_filter
+    rows = await listing.list_my_entries(user, kind=kind, state=state)
+    for r in rows:
+        r["kind_label"] = label(Kind, r["kind"])
+        r["state_label"] = label(State, r["state"])
+        r["editable"] = r["state"] in ("submitted", "returned")
+    return page(request, "records/entries.html", "records/_entry_rows.html", rows=rows,
+                kind=kind, state=state, kinds=choices(Kind), states=choices(State))
+
+
+def _names(entry: dict[str, Any]) -> dict[str, str]:
+    names = {}
+    if entry.get("person_name"):
+        names["person"] = f"{entry['person_name']} · {entry['person_code']}"
+    if entry.get("village_name") and entry["kind"] == "talk":
+        names["village"] = entry["village_name"]
+    if entry.get("provider_name"):
+        names["provider"] = entry["provider_name"]
+    if entry.get("organisation_name"):
+        names["organisation"] = entry["organisation_name"]
+    return names
+
+
+async def _entry_page(request: Request, user: CurrentUser, entry_id: uuid.UUID, *,
+                      status_values: dict[str, Any] | None = None,
+                      status_env: dict[str, Any] | None = None,
+                      status_errors: dict[str, str] | None = None,
+                      status_code: int = 200) -> Template:
+    entry = await listing.get_entry_for(user, entry_id)
+    data = listing.entry_data(entry)
+    context: dict[str, Any] = {
+        "entry": entry, "rows": display_rows(entry["kind"], data, _names(entry)),
+        "kind_label": label(Kind, entry["kind"]), "state_label": label(State, entry["state"]),
+        "editable": entry["author"] == user.id and entry["state"] in ("submitted", "returned"),
+        "saved": request.query_params.get("saved") == "1",
+    }
+    if entry["kind"] == "referral":
+        steps = await listing.list_steps(entry)
+        for s in steps:
+            s["status_label"] = label(RefStatus, s["status"])
+            s["outcome_label"] = label(RefOutcome, s["outcome"]) if s["outcome"] else ""
+        current = entry["ref_status"] or "referred"
+        allowed = NEXT_STEPS.get(current, {})
+        context.update(steps=steps, follow_up_open=bool(allowed))
+        if allowed:
+            values = {"referral": str(entry_id), "date": vn_today().isoformat(),
+                      "status": next(iter(allowed))}
+            values.update(status_values or {})
+            outcomes = sorted({o for os in allowed.values() for o in os})
+            context.update(
+                status_fields=form_fields(INPUTS["referral_status"]),
+                status_values=form_values(INPUTS["referral_status"], values),
+                status_env=status_env or envelope(), status_errors=status_errors or {},
+                status_options={"status": [(s, label(RefStatus, s)) for s in allowed],
+                                "outcome": [(o, label(RefOutcome, o)) for o in outcomes]},
+                today=vn_today().isoformat())
+    response = page(request, "records/entry.html", **context)
+    response.status_code = status_code
+    return response
+
+
+def _uuid(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise NotFoundException() from None
+
+
+@get("/entries/{entry_id:str}", name="entry", include_in_schema=False, opt=WRITERS)
+async def entry_detail(request: Request, user: CurrentUser, entry_id: str) -> Template:
+    return await _entry_page(request, user, _uuid(entry_id))
+
+
+@get("/referrals/{entry_id:str}", name="referral", include_in_schema=False, opt=WRITERS)
+async def referral_detail(request: Request, user: CurrentUser, entry_id: str) -> Template:
+    entry = await listing.get_entry_for(user, _uuid(entry_id))
+    if entry["kind"] != "referral":
+        raise NotFoundException()
+    return await _entry_page(request, user, entry["id"])
+
+
+@post("/referrals/{entry_id:str}/status", name="referral-status", include_in_schema=False,
+      opt=WRITERS)
+async def referral_status(request: Request, user: CurrentUser, entry_id: str) -> Response:
+    ref_id = _uuid(entry_id)
+    await listing.get_entry_for(user, ref_id)
+    data, env = await read_form(request, "referral_status")
+    data["referral"] = str(ref_id)
+    record_id, version, recorded_at = parse_envelope(env)
+    if record_id is None:
+        env, errors = envelope(), {"status": _("This form has expired. Send it again.")}
+        return await _entry_page(request, user, ref_id, status_values=data, status_env=env,
+                                 status_errors=errors, status_code=422)
+    result = await submit_record(user, "referral_status", record_id, version, recorded_at,
+                                 data)
+    if result.outcome == "forbidden":
+        raise NotFoundException()
+    if result.outcome in ("stored", "unchanged"):
+        from litestar.response import Redirect
+
+        return Redirect(path=f"/referrals/{ref_id}?saved=1", status_code=303)
+    errors = dict(result.errors) or {"status": _("Someone recorded another step meanwhile.")}
+    return await _entry_page(request, user, ref_id, status_values=data, status_env=env,
+                             status_errors=errors,
+                             status_code=422 if result.outcome == "invalid" else 409)
+
+
+@get("/entries/{entry_id:str}/edit", name="entry-edit", include_in_schema=False, opt=WRITERS)
+async def edit_entry(request: Request, user: CurrentUser, entry_id: str) -> Template:
+    entry = await listing.get_entry_for(user, _uuid(entry_id))
+    if entry["author"] != user.id:
+        raise NotFoundException()
+    if entry["state"] not in ("submitted", "returned"):
+        return await _entry_page(request, user, entry["id"], status_code=409)
+    kind = entry["kind"]
+    data = listing.entry_data(entry)
+    context = await CONTEXTS[kind](user, data)
+    context["title"] = _("Correct: %(what)s") % {"what": label(Kind, kind)}
+    context["review_comment"] = entry["review_comment"] if entry["state"] == "returned" else ""
+    return render_form(request, kind, values=data, context=context,
+                       env=envelope(entry["id"], entry["version"] + 1), errors={})
+
+
+def _as_input(kind: str, data: dict[str, Any]) -> msgspec.Struct:
+    """The stored content as its input Struct; rows older than today's rules (or made
+    directly) are shown as they are rather than refused."""
+    cls = INPUTS[kind]
+    try:
+        return msgspec.convert(data, cls, strict=False)
+    except msgspec.ValidationError:
+        names = {f.name: f for f in form_fields(cls)}
+        known = {k: v for k, v in data.items() if k in names}
+        missing = {n: "" for n, f in names.items() if f.required and n not in known}
+        return cls(**known, **missing)
+
+
+@get("/api/v1/entries/{entry_id:uuid}", name="api-entry", opt=WRITERS, tags=["records"],
+     summary="One entry as stored (its current version)")
+async def api_entry(user: CurrentUser, entry_id: uuid.UUID) -> EntryOut:
+    entry = await listing.get_entry_for(user, entry_id)
+    data = listing.entry_data(entry)
+    meta = EntryMeta(id=entry["id"], state=entry["state"], version=entry["version"],
+                     receipt=entry["receipt"], author=entry["author"],
+                     author_name=entry["author_name"] or "", recorded_at=entry["recorded_at"],
+                     received_at=entry["received_at"],
+                     review_comment=entry["review_comment"] or "")
+    body = _as_input(entry["kind"], data)
+    if entry["kind"] != "referral":
+        return OUTPUTS[entry["kind"]](meta=meta, data=body)  # type: ignore[call-arg,return-value]
+    steps = await listing.list_steps(entry)
+    return OUTPUTS["referral"](  # type: ignore[call-arg,return-value]
+        meta=meta, data=body, follow_up=FollowUp(
+            status=RefStatus(entry["ref_status"] or "referred"),
+            outcome=RefOutcome(entry["ref_outcome"]) if entry["ref_outcome"] else None,
+            date=entry["ref_status_date"],
+            steps=[ReferralStep(status=s["status"], outcome=s["outcome"], date=s["date"],
+                                note=s["note"] or "", author=s.get("author", entry["author"]),
+                                author_name=s.get("author_name") or "") for s in steps]))
+
+
+route_handlers = [my_entries, entry_detail, referral_detail, referral_status, edit_entry,
+                  api_entry]

@@ -1,0 +1,40 @@
+"""Supervision visits: the new-visit form and its JSON API. (Entries — the volunteer's list,
+an entry's page and corrections — are mounted from here too: `server.records.routes`.)"""
+
+from __future__ import annotations
+
+from litestar import Request, Response, get, post
+
+from schema.records import SubmitResult, VisitSubmit
+from server.records.api import RESPONSES, api_submit, submit_operation
+from server.records.contexts import defaults, visit_context
+from server.records.forms_web import envelope, handle_post, render_form
+from server.records.routes import route_handlers as entry_handlers
+from server.web import CurrentUser
+
+WRITERS = {"roles": ("volunteer", "official")}
+
+
+@get("/visits/new", name="visit-new", include_in_schema=False, opt=WRITERS)
+async def new_visit(request: Request, user: CurrentUser, person: str = "",
+                    q: str = "") -> Response:
+    values = await defaults("visit", user, {"person": person})
+    context = await visit_context(user, {**values, "q": q})
+    return render_form(request, "visit", values=values, env=envelope(), errors={},
+                       context=context)
+
+
+@post("/visits", name="visit-save", include_in_schema=False, opt=WRITERS)
+async def save_visit(request: Request, user: CurrentUser) -> Response:
+    return await handle_post(request, user, "visit", visit_context,
+                             lambda rid, _data: f"/entries/{rid}?saved=1")
+
+
+@post("/api/v1/visits", name="api-visit", opt=WRITERS, tags=["records"],
+      operation_class=submit_operation(VisitSubmit), responses=RESPONSES, status_code=201,
+      summary="Record or correct a visit")
+async def api_visit(request: Request, user: CurrentUser) -> Response[SubmitResult]:
+    return await api_submit(request, user, "visit")
+
+
+route_handlers = [new_visit, save_visit, api_visit, *entry_handlers]

@@ -338,8 +338,11 @@ function labelFor(form, data) {
 }
 
 function freshId(form) {
+  // A new record gets its UUID on the phone when the form opens (a cached blank form must
+  // not hand out the same id twice); a correction (version > 1) keeps the record's id.
   const id = form.querySelector("input[name=id]");
-  if (id && !form.dataset.outboxEdit) id.value = crypto.randomUUID();
+  const version = Number((form.querySelector("input[name=version]") || {}).value || 1);
+  if (id && !form.dataset.outboxEdit && version === 1) id.value = crypto.randomUUID();
 }
 
 async function onSubmit(event) {

@@ -24,6 +24,8 @@ def _int(value: Any) -> int | None:
 
 
 async def _people(user: CurrentUser, values: dict[str, Any]) -> list[tuple[int, str]]:
+    if values.get("shell"):
+        return []  # the cached blank form holds no names (filled on the phone)
     q = str(values.get("q") or "")[:60]
     rows = await listing.list_caseload_for_picker(user, q)
     chosen = _int(values.get("person"))
@@ -36,7 +38,7 @@ async def _people(user: CurrentUser, values: dict[str, Any]) -> list[tuple[int, 
 
 async def visit_context(user: CurrentUser, values: dict[str, Any]) -> dict[str, Any]:
     return {"title": _("New visit"), "action": "/visits", "submit_label": _("Save visit"),
-            "person_filter": True, "q": str(values.get("q") or "")[:60],
+            "person_filter": not values.get("shell"), "q": str(values.get("q") or "")[:60],
             "options": {"person": await _people(user, values)}}
 
 
@@ -52,7 +54,7 @@ async def talk_context(user: CurrentUser, values: dict[str, Any]) -> dict[str, A
 async def referral_context(user: CurrentUser, values: dict[str, Any]) -> dict[str, Any]:
     providers = await listing.list_providers(user.commune_id or 0)
     return {"title": _("New referral"), "action": "/referrals",
-            "submit_label": _("Save referral"), "person_filter": True,
+            "submit_label": _("Save referral"), "person_filter": not values.get("shell"),
             "q": str(values.get("q") or "")[:60],
             "options": {"person": await _people(user, values),
                         "provider": [(p["id"], f"{p['name']} · "

@@ -25,10 +25,10 @@ OFFICIAL = {"roles": ("official",)}
 
 @get("/referrals/new", name="referral-new", include_in_schema=False, opt=WRITERS)
 async def new_referral(request: Request, user: CurrentUser, person: str = "",
-                       q: str = "") -> Response:
+                       q: str = "", shell: str = "") -> Response:
     values = await defaults("referral", user, {"person": person})
     return render_form(request, "referral", values=values, env=envelope(), errors={},
-                       context=await referral_context(user, {**values, "q": q}))
+                       context=await referral_context(user, {**values, "q": q, "shell": shell}))
 
 
 @post("/referrals", name="referral-save", include_in_schema=False, opt=WRITERS)

@@ -17,9 +17,11 @@ WRITERS = {"roles": ("volunteer", "official")}
 
 @get("/visits/new", name="visit-new", include_in_schema=False, opt=WRITERS)
 async def new_visit(request: Request, user: CurrentUser, person: str = "",
-                    q: str = "") -> Response:
+                    q: str = "", shell: str = "") -> Response:
+    """`?shell=1` is the blank form the service worker caches: no names in it; the phone
+    fills the person picker from its own caseload."""
     values = await defaults("visit", user, {"person": person})
-    context = await visit_context(user, {**values, "q": q})
+    context = await visit_context(user, {**values, "q": q, "shell": shell})
     return render_form(request, "visit", values=values, env=envelope(), errors={},
                        context=context)
 

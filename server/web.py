@@ -6,13 +6,14 @@ from __future__ import annotations
 import hashlib
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import msgspec
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders
+from litestar.di import Dependency
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
@@ -66,6 +67,11 @@ def current_user(connection: ASGIConnection) -> CurrentUser | None:
     if not data:
         return None
     return msgspec.convert(data, CurrentUser)
+
+
+# Handlers declare `user: SignedIn` to get the signed-in user (an explicit named dependency,
+# as Litestar 3 will require).
+SignedIn = Annotated[CurrentUser, Dependency(kind="named")]
 
 
 async def provide_user(request: Request) -> CurrentUser:

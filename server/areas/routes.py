@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from server.areas import queries
 from server.auth import queries as auth_queries
 from server.i18n import N_, _
-from server.web import CurrentUser, current_user, page
+from server.web import SignedIn, current_user, page
 
 ROLE_LABELS = {"volunteer": N_("Volunteer"), "official": N_("Commune official"),
                "supervisor": N_("Supervisor"), "admin": N_("Administrator")}
@@ -63,7 +63,7 @@ def _qr_svg(url: str) -> str:
     return segno.make(url, error="m").svg_inline(scale=4, dark="#111", light="#fff")
 
 
-async def _users_context(user: CurrentUser) -> dict[str, Any]:
+async def _users_context(user: SignedIn) -> dict[str, Any]:
     users = await queries.list_users_in_area(user.area_id)
     passkeys = await auth_queries.count_passkeys([u["id"] for u in users])
     for u in users:
@@ -73,13 +73,13 @@ async def _users_context(user: CurrentUser) -> dict[str, Any]:
 
 
 @get("/users", name="users", include_in_schema=False, opt=OFFICIAL)
-async def users_page(request: Request, user: CurrentUser) -> Template:
+async def users_page(request: Request, user: SignedIn) -> Template:
     return page(request, "areas/users.html", form=InviteIn(), errors={},
                 **await _users_context(user))
 
 
 @post("/users", name="invite", include_in_schema=False, opt=OFFICIAL)
-async def invite(request: Request, user: CurrentUser,
+async def invite(request: Request, user: SignedIn,
                  data: URLEncodedBody[InviteIn]) -> Template:
     errors = _check_invite(data)
     if errors:
@@ -94,7 +94,7 @@ async def invite(request: Request, user: CurrentUser,
     return await _show_invitation(request, user, new_id)
 
 
-async def _show_invitation(request: Request, user: CurrentUser, user_id: int) -> Template:
+async def _show_invitation(request: Request, user: SignedIn, user_id: int) -> Template:
     invited = await queries.get_user_in_area(user_id, user.area_id)
     token = await auth_queries.create_invitation(user_id, user.id)
     url = auth_queries.enrol_url(token)
@@ -104,12 +104,12 @@ async def _show_invitation(request: Request, user: CurrentUser, user_id: int) ->
 
 
 @post("/users/{user_id:int}/invite", name="reinvite", include_in_schema=False, opt=OFFICIAL)
-async def reinvite(request: Request, user: CurrentUser, user_id: int) -> Template:
+async def reinvite(request: Request, user: SignedIn, user_id: int) -> Template:
     return await _show_invitation(request, user, user_id)
 
 
 @post("/users/{user_id:int}/revoke", name="revoke", include_in_schema=False, opt=OFFICIAL)
-async def revoke(request: Request, user: CurrentUser, user_id: int) -> Redirect:
+async def revoke(request: Request, user: SignedIn, user_id: int) -> Redirect:
     await queries.get_user_in_area(user_id, user.area_id)
     await auth_queries.revoke_passkeys(user_id, user.id, user.area_id)
     return Redirect(path="/users", status_code=303)

@@ -16,7 +16,7 @@ from litestar.response import Template
 from server.areas.queries import list_users_in_area
 from server.audit import queries
 from server.i18n import N_, _
-from server.web import CurrentUser, page
+from server.web import SignedIn, page
 
 PER_PAGE = 50
 ACTION_LABELS = {
@@ -60,7 +60,7 @@ def _detail(value: Any) -> str:
 
 
 @get("/audit", name="audit", include_in_schema=False, opt={"roles": ("official",)})
-async def audit_log(request: Request, user: CurrentUser) -> Template:
+async def audit_log(request: Request, user: SignedIn) -> Template:
     if user.commune_id is None:  # an official always belongs to a commune
         raise NotFoundException()
     q = request.query_params

@@ -25,7 +25,7 @@ from server.people.importer import (
     read_rows,
 )
 from server.people.labels import today
-from server.web import CurrentUser, page
+from server.web import SignedIn, page
 
 OFFICIAL = {"roles": ("official",)}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -41,13 +41,13 @@ def _private(response: Template, status: int = 200) -> Template:
 
 
 @get("/people/settings", name="people-settings", include_in_schema=False, opt=OFFICIAL)
-async def settings_form(request: Request, user: CurrentUser) -> Template:
+async def settings_form(request: Request, user: SignedIn) -> Template:
     freq = await queries.get_visit_frequency(user.commune_id or 0)
     return page(request, "people/settings.html", form=SettingsIn(str(freq)), errors={})
 
 
 @post("/people/settings", name="people-settings-save", include_in_schema=False, opt=OFFICIAL)
-async def settings_save(request: Request, user: CurrentUser,
+async def settings_save(request: Request, user: SignedIn,
                         data: URLEncodedBody[SettingsIn]) -> Template | Redirect:
     errors, days = check_settings(data)
     if errors or days is None or user.commune_id is None:
@@ -61,7 +61,7 @@ async def settings_save(request: Request, user: CurrentUser,
 # ---------------------------------------------------------------- import
 
 
-async def _villages(user: CurrentUser) -> dict[int, str]:
+async def _villages(user: SignedIn) -> dict[int, str]:
     return {v["id"]: v["name"] for v in await list_villages(user.commune_id or 0)}
 
 
@@ -74,12 +74,12 @@ def _preview(request: Request, checked: list[dict[str, Any]] | None, error: str 
 
 
 @get("/people/import", name="people-import", include_in_schema=False, opt=OFFICIAL)
-async def import_form(request: Request, user: CurrentUser) -> Template:
+async def import_form(request: Request, user: SignedIn) -> Template:
     return _preview(request, None)
 
 
 @post("/people/import", name="people-import-preview", include_in_schema=False, opt=OFFICIAL)
-async def import_preview(request: Request, user: CurrentUser) -> Template:
+async def import_preview(request: Request, user: SignedIn) -> Template:
     form = await request.form()
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
@@ -99,7 +99,7 @@ class ConfirmIn(msgspec.Struct):
 
 @post("/people/import/confirm", name="people-import-confirm", include_in_schema=False,
       opt=OFFICIAL)
-async def import_confirm(request: Request, user: CurrentUser,
+async def import_confirm(request: Request, user: SignedIn,
                          data: URLEncodedBody[ConfirmIn]) -> Template | Redirect:
     try:
         raw = json.loads(data.rows)
@@ -129,7 +129,7 @@ def _err(kind: str) -> str:
 
 
 @get("/people/export.xlsx", name="people-export", include_in_schema=False, opt=OFFICIAL)
-async def export(request: Request, user: CurrentUser) -> Response:
+async def export(request: Request, user: SignedIn) -> Response:
     commune = user.commune_id or 0
     f = queries.PeopleFilter(**{k: v for k, v in request.query_params.items()
                                 if k in queries.PeopleFilter.__struct_fields__ and k != "page"})
@@ -158,7 +158,7 @@ class CaseloadItem(msgspec.Struct):
 
 @get("/api/v1/me/caseload", name="api-caseload", opt={"roles": ("volunteer", "official")},
      tags=["people"])
-async def api_caseload(user: CurrentUser) -> Response[dict[str, Any]]:
+async def api_caseload(user: SignedIn) -> Response[dict[str, Any]]:
     """The signed-in user's caseload, overdue first."""
     rows = await queries.list_caseload(user)
     items = [CaseloadItem(id=r["id"], code=r["code"], display_name=r["full_name"],

@@ -36,7 +36,7 @@ from server.people.labels import (
     sex_label,
     today,
 )
-from server.web import CurrentUser, page
+from server.web import SignedIn, page
 
 OFFICIAL = {"roles": ("official",)}
 FIELD_USERS = {"roles": ("official", "volunteer")}
@@ -55,7 +55,7 @@ def vocab() -> dict[str, Any]:
             "end_reason_label": end_reason_label, "today": today()}
 
 
-async def _commune(user: CurrentUser) -> int:
+async def _commune(user: SignedIn) -> int:
     # Officials always belong to a commune; a misconfigured account sees nobody.
     if user.commune_id is None:
         raise NotFoundException()
@@ -66,7 +66,7 @@ async def _commune(user: CurrentUser) -> int:
 
 
 @get("/people", name="people", include_in_schema=False, opt=OFFICIAL)
-async def people_list(request: Request, user: CurrentUser) -> Template:
+async def people_list(request: Request, user: SignedIn) -> Template:
     commune = await _commune(user)
     f = queries.PeopleFilter(**{k: v for k, v in request.query_params.items()
                                 if k in queries.PeopleFilter.__struct_fields__})
@@ -85,19 +85,19 @@ async def people_list(request: Request, user: CurrentUser) -> Template:
         export_url="/people/export.xlsx?" + urlencode(params), **vocab()))
 
 
-async def _form_context(user: CurrentUser) -> dict[str, Any]:
+async def _form_context(user: SignedIn) -> dict[str, Any]:
     return {"villages": await list_villages(user.commune_id or 0), **vocab()}
 
 
 @get("/people/new", name="person-new", include_in_schema=False, opt=OFFICIAL)
-async def person_new(request: Request, user: CurrentUser) -> Template:
+async def person_new(request: Request, user: SignedIn) -> Template:
     form = PersonIn(start_date=today().isoformat())
     return private(page(request, "people/form.html", form=form, errors={}, person=None,
                         **await _form_context(user)))
 
 
 @post("/people", name="person-create", include_in_schema=False, opt=OFFICIAL)
-async def person_create(request: Request, user: CurrentUser,
+async def person_create(request: Request, user: SignedIn,
                         data: URLEncodedBody[PersonIn]) -> Template | Redirect:
     commune = await _commune(user)
     context = await _form_context(user)
@@ -112,7 +112,7 @@ async def person_create(request: Request, user: CurrentUser,
 
 
 @get("/people/{person_id:int}", name="person", include_in_schema=False, opt=FIELD_USERS)
-async def person_page(request: Request, user: CurrentUser, person_id: int) -> Template:
+async def person_page(request: Request, user: SignedIn, person_id: int) -> Template:
     person = await queries.get_person_for(user, person_id)
     await changes.record_view(actor_id=user.id, person=person)
     context: dict[str, Any] = {
@@ -129,7 +129,7 @@ async def person_page(request: Request, user: CurrentUser, person_id: int) -> Te
 
 
 @get("/people/{person_id:int}/edit", name="person-edit", include_in_schema=False, opt=OFFICIAL)
-async def person_edit(request: Request, user: CurrentUser, person_id: int) -> Template:
+async def person_edit(request: Request, user: SignedIn, person_id: int) -> Template:
     person = await queries.get_person_for(user, person_id)
     form = PersonIn(**{k: str(person[k] or "") for k in changes.PERSON_FIELDS})
     return private(page(request, "people/form.html", form=form, errors={}, person=person,
@@ -138,7 +138,7 @@ async def person_edit(request: Request, user: CurrentUser, person_id: int) -> Te
 
 @post("/people/{person_id:int}/edit", name="person-update", include_in_schema=False,
       opt=OFFICIAL)
-async def person_update(request: Request, user: CurrentUser, person_id: int,
+async def person_update(request: Request, user: SignedIn, person_id: int,
                         data: URLEncodedBody[PersonIn]) -> Template | Redirect:
     person = await queries.get_person_for(user, person_id)
     context = await _form_context(user)
@@ -152,7 +152,7 @@ async def person_update(request: Request, user: CurrentUser, person_id: int,
 
 @get("/people/{person_id:int}/category", name="person-category-form", include_in_schema=False,
      opt=OFFICIAL)
-async def category_form(request: Request, user: CurrentUser, person_id: int) -> Template:
+async def category_form(request: Request, user: SignedIn, person_id: int) -> Template:
     person = await queries.get_person_for(user, person_id)
     form = CategoryIn(start_date=today().isoformat())
     return private(page(request, "people/category.html", person=person, form=form, errors={},
@@ -161,7 +161,7 @@ async def category_form(request: Request, user: CurrentUser, person_id: int) -> 
 
 @post("/people/{person_id:int}/category", name="person-category", include_in_schema=False,
       opt=OFFICIAL)
-async def category_change(request: Request, user: CurrentUser, person_id: int,
+async def category_change(request: Request, user: SignedIn, person_id: int,
                           data: URLEncodedBody[CategoryIn]) -> Template | Redirect:
     person = await queries.get_person_for(user, person_id)
     current = await queries.get_open_period(person_id)
@@ -178,7 +178,7 @@ async def category_change(request: Request, user: CurrentUser, person_id: int,
 
 @get("/people/{person_id:int}/close", name="person-close-form", include_in_schema=False,
      opt=OFFICIAL)
-async def close_form(request: Request, user: CurrentUser, person_id: int) -> Template:
+async def close_form(request: Request, user: SignedIn, person_id: int) -> Template:
     person = await queries.get_person_for(user, person_id)
     return private(page(request, "people/close.html", person=person,
                         form=CloseIn(end_date=today().isoformat()), errors={}, **vocab()))
@@ -186,7 +186,7 @@ async def close_form(request: Request, user: CurrentUser, person_id: int) -> Tem
 
 @post("/people/{person_id:int}/close", name="person-close", include_in_schema=False,
       opt=OFFICIAL)
-async def close_person(request: Request, user: CurrentUser, person_id: int,
+async def close_person(request: Request, user: SignedIn, person_id: int,
                        data: URLEncodedBody[CloseIn]) -> Template | Redirect:
     person = await queries.get_person_for(user, person_id)
     current = await queries.get_open_period(person_id)
@@ -206,7 +206,7 @@ async def close_person(request: Request, user: CurrentUser, person_id: int,
 
 @post("/people/{person_id:int}/team", name="team-assign", include_in_schema=False,
       opt=OFFICIAL)
-async def team_assign(user: CurrentUser, person_id: int,
+async def team_assign(user: SignedIn, person_id: int,
                       data: URLEncodedBody[TeamIn]) -> Redirect:
     person = await queries.get_person_for(user, person_id)
     error = ""
@@ -226,7 +226,7 @@ async def team_assign(user: CurrentUser, person_id: int,
 
 @post("/people/{person_id:int}/team/{member_id:int}/end", name="team-unassign",
       include_in_schema=False, opt=OFFICIAL)
-async def team_unassign(user: CurrentUser, person_id: int, member_id: int) -> Redirect:
+async def team_unassign(user: SignedIn, person_id: int, member_id: int) -> Redirect:
     person = await queries.get_person_for(user, person_id)
     if not queries.is_db_int(member_id) or not await changes.unassign_member(
             actor_id=user.id, person=person, member_id=member_id):
@@ -239,7 +239,7 @@ async def team_unassign(user: CurrentUser, person_id: int, member_id: int) -> Re
 
 @get("/people/{person_id:int}/audit", name="person-audit", include_in_schema=False,
      opt=OFFICIAL)
-async def person_audit(request: Request, user: CurrentUser, person_id: int) -> Template:
+async def person_audit(request: Request, user: SignedIn, person_id: int) -> Template:
     person = await queries.get_person_for(user, person_id)
     events = await queries.list_person_audit(person["commune"], person_id)
     return private(page(request, "people/audit.html", person=person, events=events))

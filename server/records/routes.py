@@ -31,13 +31,13 @@ from server.records.contexts import CONTEXTS
 from server.records.forms_web import display_rows, envelope, parse_envelope, read_form, render_form
 from server.records.queries import NEXT_STEPS, submit_record
 from server.records.validation import vn_today
-from server.web import CurrentUser, page
+from server.web import SignedIn, page
 
 WRITERS = {"roles": ("volunteer", "official")}
 
 
 @get("/entries", name="entries", include_in_schema=False, opt=WRITERS)
-async def my_entries(request: Request, user: CurrentUser, kind: str = "",
+async def my_entries(request: Request, user: SignedIn, kind: str = "",
                      state_filter: Annotated[str, Parameter(query="state")] = "") -> Template:
     state = state_filter
     rows = await listing.list_my_entries(user, kind=kind, state=state)
@@ -62,7 +62,7 @@ def _names(entry: dict[str, Any]) -> dict[str, str]:
     return names
 
 
-async def _entry_page(request: Request, user: CurrentUser, entry_id: uuid.UUID, *,
+async def _entry_page(request: Request, user: SignedIn, entry_id: uuid.UUID, *,
                       status_values: dict[str, Any] | None = None,
                       status_env: dict[str, Any] | None = None,
                       status_errors: dict[str, str] | None = None,
@@ -108,12 +108,12 @@ def _uuid(text: str) -> uuid.UUID:
 
 
 @get("/entries/{entry_id:str}", name="entry", include_in_schema=False, opt=WRITERS)
-async def entry_detail(request: Request, user: CurrentUser, entry_id: str) -> Template:
+async def entry_detail(request: Request, user: SignedIn, entry_id: str) -> Template:
     return await _entry_page(request, user, _uuid(entry_id))
 
 
 @get("/referrals/{entry_id:str}", name="referral", include_in_schema=False, opt=WRITERS)
-async def referral_detail(request: Request, user: CurrentUser, entry_id: str) -> Template:
+async def referral_detail(request: Request, user: SignedIn, entry_id: str) -> Template:
     entry = await listing.get_entry_for(user, _uuid(entry_id))
     if entry["kind"] != "referral":
         raise NotFoundException()
@@ -122,7 +122,7 @@ async def referral_detail(request: Request, user: CurrentUser, entry_id: str) ->
 
 @post("/referrals/{entry_id:str}/status", name="referral-status", include_in_schema=False,
       opt=WRITERS)
-async def referral_status(request: Request, user: CurrentUser, entry_id: str) -> Response:
+async def referral_status(request: Request, user: SignedIn, entry_id: str) -> Response:
     ref_id = _uuid(entry_id)
     await listing.get_entry_for(user, ref_id)
     data, env = await read_form(request, "referral_status")
@@ -147,7 +147,7 @@ async def referral_status(request: Request, user: CurrentUser, entry_id: str) ->
 
 
 @get("/entries/{entry_id:str}/edit", name="entry-edit", include_in_schema=False, opt=WRITERS)
-async def edit_entry(request: Request, user: CurrentUser, entry_id: str) -> Template:
+async def edit_entry(request: Request, user: SignedIn, entry_id: str) -> Template:
     entry = await listing.get_entry_for(user, _uuid(entry_id))
     if entry["author"] != user.id:
         raise NotFoundException()
@@ -177,7 +177,7 @@ def _as_input(kind: str, data: dict[str, Any]) -> msgspec.Struct:
 
 @get("/api/v1/entries/{entry_id:uuid}", name="api-entry", opt=WRITERS, tags=["records"],
      summary="One entry as stored (its current version)")
-async def api_entry(user: CurrentUser, entry_id: uuid.UUID) -> EntryOut:
+async def api_entry(user: SignedIn, entry_id: uuid.UUID) -> EntryOut:
     entry = await listing.get_entry_for(user, entry_id)
     data = listing.entry_data(entry)
     meta = EntryMeta(id=entry["id"], state=entry["state"], version=entry["version"],

@@ -17,14 +17,14 @@ from server.records import listing
 from server.records.api import RESPONSES, api_submit, submit_operation
 from server.records.contexts import defaults, referral_context
 from server.records.forms_web import envelope, handle_post, render_form
-from server.web import CurrentUser, page
+from server.web import SignedIn, page
 
 WRITERS = {"roles": ("volunteer", "official")}
 OFFICIAL = {"roles": ("official",)}
 
 
 @get("/referrals/new", name="referral-new", include_in_schema=False, opt=WRITERS)
-async def new_referral(request: Request, user: CurrentUser, person: str = "",
+async def new_referral(request: Request, user: SignedIn, person: str = "",
                        q: str = "", shell: str = "") -> Response:
     values = await defaults("referral", user, {"person": person})
     return render_form(request, "referral", values=values, env=envelope(), errors={},
@@ -32,7 +32,7 @@ async def new_referral(request: Request, user: CurrentUser, person: str = "",
 
 
 @post("/referrals", name="referral-save", include_in_schema=False, opt=WRITERS)
-async def save_referral(request: Request, user: CurrentUser) -> Response:
+async def save_referral(request: Request, user: SignedIn) -> Response:
     return await handle_post(request, user, "referral", referral_context,
                              lambda rid, _data: f"/referrals/{rid}?saved=1")
 
@@ -42,7 +42,7 @@ class ProviderIn(msgspec.Struct):
     service: str = ""
 
 
-async def _providers_page(request: Request, user: CurrentUser, form: ProviderIn,
+async def _providers_page(request: Request, user: SignedIn, form: ProviderIn,
                           errors: dict[str, str], status: int = 200) -> Template:
     rows = await listing.list_providers(user.commune_id or 0, active_only=False)
     for r in rows:
@@ -54,12 +54,12 @@ async def _providers_page(request: Request, user: CurrentUser, form: ProviderIn,
 
 
 @get("/referrals/providers", name="providers", include_in_schema=False, opt=OFFICIAL)
-async def providers(request: Request, user: CurrentUser) -> Template:
+async def providers(request: Request, user: SignedIn) -> Template:
     return await _providers_page(request, user, ProviderIn(), {})
 
 
 @post("/referrals/providers", name="provider-add", include_in_schema=False, opt=OFFICIAL)
-async def add_provider(request: Request, user: CurrentUser,
+async def add_provider(request: Request, user: SignedIn,
                        data: URLEncodedBody[ProviderIn]) -> Response:
     errors = {}
     name = data.name.strip()
@@ -77,7 +77,7 @@ async def add_provider(request: Request, user: CurrentUser,
 
 @post("/referrals/providers/{provider_id:int}/active", name="provider-active",
       include_in_schema=False, opt=OFFICIAL)
-async def toggle_provider(user: CurrentUser, provider_id: int,
+async def toggle_provider(user: SignedIn, provider_id: int,
                           data: URLEncodedBody[dict[str, str]]) -> Redirect:
     await listing.set_provider_active(user, provider_id, data.get("active") == "1")
     return Redirect(path="/referrals/providers", status_code=303)
@@ -86,7 +86,7 @@ async def toggle_provider(user: CurrentUser, provider_id: int,
 @post("/api/v1/referrals", name="api-referral", opt=WRITERS, tags=["records"],
       operation_class=submit_operation(ReferralSubmit), responses=RESPONSES, status_code=201,
       summary="Record or correct a referral")
-async def api_referral(request: Request, user: CurrentUser) -> Response[SubmitResult]:
+async def api_referral(request: Request, user: SignedIn) -> Response[SubmitResult]:
     return await api_submit(request, user, "referral")
 
 
@@ -94,7 +94,7 @@ async def api_referral(request: Request, user: CurrentUser) -> Response[SubmitRe
       tags=["records"], operation_class=submit_operation(ReferralStatusSubmit),
       responses=RESPONSES, status_code=201,
       summary="Record the next step of a referral's follow-up")
-async def api_referral_status(request: Request, user: CurrentUser,
+async def api_referral_status(request: Request, user: SignedIn,
                               referral_id: uuid.UUID) -> Response[SubmitResult]:
     return await api_submit(request, user, "referral_status", referral=referral_id)
 

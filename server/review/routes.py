@@ -27,7 +27,7 @@ from server.review.diff import (
     show_value,
     state_label,
 )
-from server.web import CurrentUser, current_user, page, wants_json
+from server.web import SignedIn, current_user, page, wants_json
 
 OFFICIAL = {"roles": ("official",)}
 DONE = {"approve": N_("Entry approved."), "return": N_("Entry returned to its author."),
@@ -60,7 +60,7 @@ def labels() -> dict[str, Any]:
 # ---------------------------------------------------------------- the queue
 
 
-async def _queue_context(request: Request, user: CurrentUser) -> dict[str, Any]:
+async def _queue_context(request: Request, user: SignedIn) -> dict[str, Any]:
     if user.commune_id is None:  # an official always belongs to a commune
         raise NotFoundException()
     q = request.query_params
@@ -79,7 +79,7 @@ async def _queue_context(request: Request, user: CurrentUser) -> dict[str, Any]:
 
 
 @get("/review", name="review", include_in_schema=False, opt=OFFICIAL)
-async def review_queue(request: Request, user: CurrentUser, done: str | None = None,
+async def review_queue(request: Request, user: SignedIn, done: str | None = None,
                        n: str | None = None) -> Template:
     notice = ""
     if done == "bulk":
@@ -91,7 +91,7 @@ async def review_queue(request: Request, user: CurrentUser, done: str | None = N
 
 
 @post("/review/approve", name="review-bulk-approve", include_in_schema=False, opt=OFFICIAL)
-async def bulk_approve(request: Request, user: CurrentUser) -> Template | Response:
+async def bulk_approve(request: Request, user: SignedIn) -> Template | Response:
     form = await request.form()
     ids = [str(v) for v in form.getall("ids")] if "ids" in form else []
     result = await queries.approve_entries(user, ids)
@@ -109,7 +109,7 @@ async def bulk_approve(request: Request, user: CurrentUser) -> Template | Respon
 # ---------------------------------------------------------------- one entry
 
 
-async def _entry_context(user: CurrentUser, entry_id: Any) -> dict[str, Any]:
+async def _entry_context(user: SignedIn, entry_id: Any) -> dict[str, Any]:
     entry = await queries.get_entry_for_review(user, entry_id)
     if user.commune_id is None:  # an official always belongs to a commune
         raise NotFoundException()
@@ -125,7 +125,7 @@ async def _entry_context(user: CurrentUser, entry_id: Any) -> dict[str, Any]:
 
 
 @get("/review/{entry_id:uuid}", name="review-entry", include_in_schema=False, opt=OFFICIAL)
-async def review_entry(request: Request, user: CurrentUser, entry_id: Any,
+async def review_entry(request: Request, user: SignedIn, entry_id: Any,
                        done: str | None = None) -> Template:
     context = await _entry_context(user, entry_id)
     await queries.record_entry_view(user, context["entry"])
@@ -139,7 +139,7 @@ class DecisionIn(msgspec.Struct):
     comment: str = ""
 
 
-async def _apply(request: Request, user: CurrentUser, entry_id: Any, verb: str,
+async def _apply(request: Request, user: SignedIn, entry_id: Any, verb: str,
                  comment: str) -> Template | Response:
     try:
         if verb == "approve":
@@ -170,27 +170,27 @@ async def _apply(request: Request, user: CurrentUser, entry_id: Any, verb: str,
 
 @post("/review/{entry_id:uuid}/approve", name="review-approve", include_in_schema=False,
       opt=OFFICIAL)
-async def approve(request: Request, user: CurrentUser, entry_id: Any) -> Template | Response:
+async def approve(request: Request, user: SignedIn, entry_id: Any) -> Template | Response:
     return await _apply(request, user, entry_id, "approve", "")
 
 
 @post("/review/{entry_id:uuid}/return", name="review-return", include_in_schema=False,
       opt=OFFICIAL)
-async def return_(request: Request, user: CurrentUser, entry_id: Any,
+async def return_(request: Request, user: SignedIn, entry_id: Any,
                   data: URLEncodedBody[DecisionIn]) -> Template | Response:
     return await _apply(request, user, entry_id, "return", data.comment)
 
 
 @post("/review/{entry_id:uuid}/reject", name="review-reject", include_in_schema=False,
       opt=OFFICIAL)
-async def reject(request: Request, user: CurrentUser, entry_id: Any,
+async def reject(request: Request, user: SignedIn, entry_id: Any,
                  data: URLEncodedBody[DecisionIn]) -> Template | Response:
     return await _apply(request, user, entry_id, "reject", data.comment)
 
 
 @post("/review/{entry_id:uuid}/reopen", name="review-reopen", include_in_schema=False,
       opt=OFFICIAL)
-async def reopen(request: Request, user: CurrentUser, entry_id: Any,
+async def reopen(request: Request, user: SignedIn, entry_id: Any,
                  data: URLEncodedBody[DecisionIn]) -> Template | Response:
     return await _apply(request, user, entry_id, "reopen", data.comment)
 
@@ -199,7 +199,7 @@ async def reopen(request: Request, user: CurrentUser, entry_id: Any,
 
 
 @get("/notifications", name="notifications", include_in_schema=False)
-async def notifications(request: Request, user: CurrentUser) -> Template:
+async def notifications(request: Request, user: SignedIn) -> Template:
     context = await queries.list_notifications(user)
     response = page(request, "review/notifications.html", **context, **labels())
     response.headers["Cache-Control"] = "no-store"

@@ -17,7 +17,7 @@ from litestar.response import Template
 
 from server.i18n import _
 from server.sync import queries
-from server.web import CurrentUser, page
+from server.web import SignedIn, page
 
 MAX_BATCH = 200
 KINDS = ("visit", "talk", "referral", "referral_status")
@@ -68,7 +68,7 @@ def _shape_errors(raw: Any) -> dict[str, str]:
 
 
 @post("/api/v1/sync", name="sync", summary="Send a batch of records from the phone")
-async def sync(request: Request, user: CurrentUser) -> Response[Any]:
+async def sync(request: Request, user: SignedIn) -> Response[Any]:
     """At most 200 records; the answer has one result per record, in order. One bad record
     does not fail its batch."""
     body = await request.body()
@@ -96,7 +96,7 @@ async def sync(request: Request, user: CurrentUser) -> Response[Any]:
 
 
 @get("/api/v1/me/updates", name="my-updates", summary="Review decisions on my records")
-async def my_updates(user: CurrentUser, since: str | None = None) -> Response[Any]:
+async def my_updates(user: SignedIn, since: str | None = None) -> Response[Any]:
     """Entries of the signed-in user changed after `since` (an RFC 3339 time from the previous
     answer's `cursor`): their state, version, receipt and the reviewer's comment."""
     when: dt.datetime | None = None
@@ -113,13 +113,13 @@ async def my_updates(user: CurrentUser, since: str | None = None) -> Response[An
 
 
 @get("/app", name="app-shell", include_in_schema=False)
-async def app_shell(request: Request, user: CurrentUser) -> Template:
+async def app_shell(request: Request, user: SignedIn) -> Template:
     """The offline home: what the service worker shows when a page cannot be fetched."""
     return page(request, "sync/app.html")
 
 
 @get("/outbox", name="outbox", include_in_schema=False)
-async def outbox_page(request: Request, user: CurrentUser) -> Template:
+async def outbox_page(request: Request, user: SignedIn) -> Template:
     return page(request, "sync/outbox.html")
 
 

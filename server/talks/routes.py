@@ -8,20 +8,20 @@ from schema.records import SubmitResult, TalkSubmit
 from server.records.api import RESPONSES, api_submit, submit_operation
 from server.records.contexts import defaults, talk_context
 from server.records.forms_web import envelope, handle_post, render_form
-from server.web import CurrentUser
+from server.web import SignedIn
 
 WRITERS = {"roles": ("volunteer", "official")}
 
 
 @get("/talks/new", name="talk-new", include_in_schema=False, opt=WRITERS)
-async def new_talk(request: Request, user: CurrentUser) -> Response:
+async def new_talk(request: Request, user: SignedIn) -> Response:
     values = await defaults("talk", user, {})
     return render_form(request, "talk", values=values, env=envelope(), errors={},
                        context=await talk_context(user, values))
 
 
 @post("/talks", name="talk-save", include_in_schema=False, opt=WRITERS)
-async def save_talk(request: Request, user: CurrentUser) -> Response:
+async def save_talk(request: Request, user: SignedIn) -> Response:
     return await handle_post(request, user, "talk", talk_context,
                              lambda rid, _data: f"/entries/{rid}?saved=1")
 
@@ -29,7 +29,7 @@ async def save_talk(request: Request, user: CurrentUser) -> Response:
 @post("/api/v1/talks", name="api-talk", opt=WRITERS, tags=["records"],
       operation_class=submit_operation(TalkSubmit), responses=RESPONSES, status_code=201,
       summary="Record or correct an outreach talk")
-async def api_talk(request: Request, user: CurrentUser) -> Response[SubmitResult]:
+async def api_talk(request: Request, user: SignedIn) -> Response[SubmitResult]:
     return await api_submit(request, user, "talk")
 
 

@@ -10,13 +10,13 @@ from server.records.api import RESPONSES, api_submit, submit_operation
 from server.records.contexts import defaults, visit_context
 from server.records.forms_web import envelope, handle_post, render_form
 from server.records.routes import route_handlers as entry_handlers
-from server.web import CurrentUser
+from server.web import SignedIn
 
 WRITERS = {"roles": ("volunteer", "official")}
 
 
 @get("/visits/new", name="visit-new", include_in_schema=False, opt=WRITERS)
-async def new_visit(request: Request, user: CurrentUser, person: str = "",
+async def new_visit(request: Request, user: SignedIn, person: str = "",
                     q: str = "", shell: str = "") -> Response:
     """`?shell=1` is the blank form the service worker caches: no names in it; the phone
     fills the person picker from its own caseload."""
@@ -27,7 +27,7 @@ async def new_visit(request: Request, user: CurrentUser, person: str = "",
 
 
 @post("/visits", name="visit-save", include_in_schema=False, opt=WRITERS)
-async def save_visit(request: Request, user: CurrentUser) -> Response:
+async def save_visit(request: Request, user: SignedIn) -> Response:
     return await handle_post(request, user, "visit", visit_context,
                              lambda rid, _data: f"/entries/{rid}?saved=1")
 
@@ -35,7 +35,7 @@ async def save_visit(request: Request, user: CurrentUser) -> Response:
 @post("/api/v1/visits", name="api-visit", opt=WRITERS, tags=["records"],
       operation_class=submit_operation(VisitSubmit), responses=RESPONSES, status_code=201,
       summary="Record or correct a visit")
-async def api_visit(request: Request, user: CurrentUser) -> Response[SubmitResult]:
+async def api_visit(request: Request, user: SignedIn) -> Response[SubmitResult]:
     return await api_submit(request, user, "visit")
 
 

@@ -1,0 +1,212 @@
+"""A report as one JSON-ready dict: the figures of every commune of the area, their sum,
+the rates and the median computed over the whole area, and — for a commune official only —
+the overdue list and the activity per volunteer (names).
+
+The same dict is what a finalised report freezes, what the pages render and what the XLSX
+export writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from server.reports import queries
+from server.reports.periods import Period, today
+
+PERSONAL_KEYS = ("overdue", "volunteers")
+
+
+def empty_figures() -> dict[str, Any]:
+    return {
+        "people": {"at_end": {}, "new": {}, "exited": {}, "changed": 0},
+        "coverage": {"registered": 0, "visited": 0, "pending_only": 0, "post_rehab": 0,
+                     "post_rehab_on_schedule": 0},
+        "referrals": {"total": 0, "by_service": {}, "by_status": {}, "completed": 0},
+        "relapses": {"suspected_people": 0, "suspected_visits": 0, "confirmed_people": 0,
+                     "confirmed_visits": 0},
+        "outreach": {"sessions": 0, "by_setting": {}, "by_format": {},
+                     "attendees": {"total": 0, "women": 0, "under30": 0, "students": 0},
+                     "villages": 0, "villages_reached": 0, "hotspots": 0, "hotspots_reached": 0},
+        "activity": {"visits": 0, "talks": 0, "referrals": 0, "authors": 0},
+        "pending": {"visit": 0, "talk": 0, "referral": 0},
+    }
+
+
+def _bump(counter: dict[str, Any], key: str | None, n: Any) -> None:
+    key = key or ""
+    counter[key] = counter.get(key, 0) + int(n or 0)
+
+
+def add_figures(total: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
+    """Add one commune's figures into a running total (nested dicts of numbers)."""
+    for key, value in part.items():
+        if isinstance(value, dict):
+            add_figures(total.setdefault(key, {}), value)
+        else:
+            total[key] = total.get(key, 0) + value
+    return total
+
+
+def rate(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def rates(f: dict[str, Any]) -> dict[str, float | None]:
+    return {
+        "coverage": rate(f["coverage"]["visited"], f["coverage"]["registered"]),
+        "post_rehab": rate(f["coverage"]["post_rehab_on_schedule"], f["coverage"]["post_rehab"]),
+        "referral_completion": rate(f["referrals"]["completed"], f["referrals"]["total"]),
+        "hotspots": rate(f["outreach"]["hotspots_reached"], f["outreach"]["hotspots"]),
+    }
+
+
+async def _per_commune(ids: list[int], period: Period) -> dict[int, dict[str, Any]]:
+    per = {cid: empty_figures() for cid in ids}
+
+    def fig(row: dict[str, Any]) -> dict[str, Any]:
+        return per[int(row["commune"])]
+
+    # Independent statements: on PostgreSQL the pool runs them side by side.
+    (at_end, new, ended, coverage, schedule, referrals, talks, villages,
+     entries) = await asyncio.gather(
+        queries.count_people_at_end(ids, period), queries.count_new_people(ids, period),
+        queries.count_ended_periods(ids, period), queries.count_coverage(ids, period),
+        queries.count_post_rehab_schedule(ids, period), queries.count_referrals(ids, period),
+        queries.count_talks(ids, period), queries.count_villages(ids, period),
+        queries.count_entries(ids, period))
+    for r in at_end:
+        _bump(fig(r)["people"]["at_end"], r["category"], r["n"])
+    for r in new:
+        _bump(fig(r)["people"]["new"], r["category"], r["n"])
+    for r in ended:
+        if int(r["changed"]):
+            fig(r)["people"]["changed"] += int(r["n"])
+        else:
+            _bump(fig(r)["people"]["exited"], r["reason"], r["n"])
+    for r in coverage:
+        cov = fig(r)["coverage"]
+        for key in ("registered", "visited", "pending_only"):
+            cov[key] = int(r[key] or 0)
+    for r in schedule:
+        cov = fig(r)["coverage"]
+        cov["post_rehab"] = int(r["post_rehab"] or 0)
+        cov["post_rehab_on_schedule"] = int(r["on_schedule"] or 0)
+    for r in referrals:
+        ref = fig(r)["referrals"]
+        n = int(r["n"])
+        ref["total"] += n
+        _bump(ref["by_service"], r["service"], n)
+        step = r["outcome"] if r["status"] == "closed" and r["outcome"] else r["status"]
+        _bump(ref["by_status"], step, n)
+        if r["status"] == "closed" and r["outcome"] == "completed":
+            ref["completed"] += n
+    for r in talks:
+        out = fig(r)["outreach"]
+        out["sessions"] += int(r["n"])
+        _bump(out["by_setting"], r["setting"], r["n"])
+        _bump(out["by_format"], r["format"], r["n"])
+        for key in ("total", "women", "under30", "students"):
+            out["attendees"][key] += int(r[key] or 0)
+    for r in villages:
+        out = fig(r)["outreach"]
+        for key, col in (("villages", "villages"), ("villages_reached", "reached"),
+                         ("hotspots", "hotspots"), ("hotspots_reached", "hotspots_reached")):
+            out[key] = int(r[col] or 0)
+    for r in entries:
+        f = fig(r)
+        for kind in queries.KINDS:
+            f["activity"][f"{kind}s"] = int(r[f"{kind}s"] or 0)
+            f["pending"][kind] = int(r[f"pending_{kind}"] or 0)
+        f["activity"]["authors"] = int(r["authors"] or 0)
+        for key in f["relapses"]:
+            f["relapses"][key] = int(r[key] or 0)
+    return per
+
+
+def _volunteers(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    people: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        v = people.setdefault(int(r["author"]), {
+            "id": int(r["author"]), "name": r["name"], "visits": 0, "talks": 0, "referrals": 0,
+            "pending": 0})
+        if r["bucket"] == "approved":
+            v[f"{r['kind']}s"] = v.get(f"{r['kind']}s", 0) + int(r["n"])
+        else:
+            v["pending"] += int(r["n"])
+    return list(people.values())
+
+
+async def build_report(area: dict[str, Any], period: Period, *, detail: bool) -> dict[str, Any]:
+    """The whole report. `detail` (a commune official on their commune) adds the names."""
+    communes = await queries.list_communes(area)
+    ids = [int(c["id"]) for c in communes]
+    if ids:
+        per, (attended, median) = await asyncio.gather(
+            _per_commune(ids, period), queries.median_days_to_attended(ids, period))
+    else:
+        per, attended, median = {}, 0, None
+    total = empty_figures()
+    for cid in ids:
+        add_figures(total, per[cid])
+    report: dict[str, Any] = {
+        "area": {"id": area["id"], "name": area["name"], "level": area["level"]},
+        "period": period.as_dict(),
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "totals": total,
+        "rates": rates(total),
+        "referral_attended": attended,
+        "referral_median_days": median,
+        "by_commune": [{"id": c["id"], "name": c["name"], "figures": per[int(c["id"])],
+                        "rates": rates(per[int(c["id"])])} for c in communes]
+        if len(communes) > 1 else [],
+    }
+    if detail and area["level"] == "commune":
+        as_of = min(period.end, today())
+        report["overdue_as_of"] = as_of.isoformat()
+        report["overdue"] = [
+            {"id": r["id"], "code": r["code"], "name": r["full_name"], "category": r["category"],
+             "last_visit": r["last_visit"].isoformat() if r["last_visit"] else None,
+             "days": r["days"]}
+            for r in await queries.list_overdue(area["id"], as_of)]
+        report["volunteers"] = _volunteers(await queries.count_by_author(area["id"], period))
+    return report
+
+
+def numbers_only(report: dict[str, Any]) -> dict[str, Any]:
+    """The report without names: what a supervisor sees, also of a finalised commune report."""
+    return {k: v for k, v in report.items() if k not in PERSONAL_KEYS}
+
+
+def flatten(report: dict[str, Any]) -> dict[str, float | int | None]:
+    """Every number of the area's report by its path (`people.at_end.post_rehab`)."""
+    flat: dict[str, float | int | None] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(f"{prefix}.{k}" if prefix else str(k), v)
+        elif isinstance(value, int | float) or value is None:
+            flat[prefix] = value
+
+    walk("", report.get("totals", {}))
+    walk("rates", report.get("rates", {}))
+    flat["referral_attended"] = report.get("referral_attended")
+    flat["referral_median_days"] = report.get("referral_median_days")
+    return flat
+
+
+def compare(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
+    """Figure-by-figure differences between two reports (only the figures that differ)."""
+    a, b = flatten(old), flatten(new)
+    rows = []
+    for path in sorted(set(a) | set(b)):
+        x, y = a.get(path), b.get(path)
+        if x != y and not (x in (None, 0) and y in (None, 0) and path.count(".") >= 2):
+            diff = (y or 0) - (x or 0) if isinstance(x or 0, int | float) and \
+                isinstance(y or 0, int | float) else None
+            rows.append({"path": path, "old": x, "new": y,
+                         "diff": round(diff, 1) if isinstance(diff, float) else diff})
+    return rows

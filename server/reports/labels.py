@@ -1,0 +1,116 @@
+"""Translated labels for the codes a report shows, and the names of its figures.
+
+Codes the people register owns come from `server.people.labels`; the records' vocabularies
+(services, settings, formats, referral steps) are named here with a fallback to the raw code,
+so a new code shows up in a report before it has a label.
+"""
+
+from __future__ import annotations
+
+from server.i18n import N_, _
+from server.people.labels import category_label, end_reason_label
+
+SERVICES = {
+    "health_station": N_("Health station"), "methadone_clinic": N_("Methadone clinic"),
+    "methadone": N_("Methadone clinic"), "voluntary_rehab": N_("Voluntary rehab provider"),
+    "counselling": N_("Psychological counselling"), "legal_aid": N_("Legal aid"),
+    "vocational": N_("Vocational training"), "jobs_loans": N_("Jobs and loans"),
+    "peer_group": N_("Peer group or club"),
+}
+SETTINGS = {
+    "school": N_("School"), "workplace": N_("Workplace"), "community": N_("Community"),
+    "family": N_("Family"), "online": N_("Online"),
+}
+FORMATS = {
+    "talk": N_("Talk"), "contest": N_("Contest"), "leaflet": N_("Leaflet or poster"),
+    "loudspeaker": N_("Loudspeaker"), "club": N_("Club"), "social_media": N_("Social media"),
+}
+REFERRAL_STEPS = {
+    "referred": N_("Referred"), "received": N_("Received"), "attended": N_("Attended"),
+    "closed": N_("Closed"), "completed": N_("Completed"), "declined": N_("Declined"),
+    "no_show": N_("Did not come"), "cancelled": N_("Cancelled"),
+}
+KINDS = {"visit": N_("Visits"), "talk": N_("Talks"), "referral": N_("Referrals")}
+CHANGED = N_("Changed category")
+STATES = {"submitted": N_("Waiting for review"), "returned": N_("Returned"),
+          "approved": N_("Approved"), "rejected": N_("Rejected")}
+
+# The name of every figure, by its path in the report data (used by the comparison and XLSX).
+FIGURES = {
+    "people.at_end": N_("People supported at period end"),
+    "people.new": N_("New in the period"),
+    "people.exited": N_("Left the register in the period"),
+    "people.changed": N_("Category changes in the period"),
+    "coverage.registered": N_("Registered people in the period"),
+    "coverage.visited": N_("People with at least one approved visit"),
+    "coverage.pending_only": N_("People whose only visits wait for review"),
+    "coverage.post_rehab": N_("Post-rehab people"),
+    "coverage.post_rehab_on_schedule": N_("Post-rehab people visited at the commune's frequency"),
+    "referrals.total": N_("Referrals"),
+    "referrals.by_service": N_("Referrals by service"),
+    "referrals.by_status": N_("Referrals by outcome"),
+    "referrals.completed": N_("Referrals completed"),
+    "relapses.suspected_people": N_("People with suspected relapse"),
+    "relapses.suspected_visits": N_("Visits noting suspected relapse"),
+    "relapses.confirmed_people": N_("People with confirmed relapse"),
+    "relapses.confirmed_visits": N_("Visits noting confirmed relapse"),
+    "outreach.sessions": N_("Outreach sessions"),
+    "outreach.by_setting": N_("Sessions by setting"),
+    "outreach.by_format": N_("Sessions by format"),
+    "outreach.attendees.total": N_("Attendees"),
+    "outreach.attendees.women": N_("Attendees: women"),
+    "outreach.attendees.under30": N_("Attendees: under 30"),
+    "outreach.attendees.students": N_("Attendees: students"),
+    "outreach.villages": N_("Villages"),
+    "outreach.villages_reached": N_("Villages reached"),
+    "outreach.hotspots": N_("Hot-spot villages"),
+    "outreach.hotspots_reached": N_("Hot-spot villages with at least one session"),
+    "activity.visits": N_("Approved visits"),
+    "activity.talks": N_("Approved talks"),
+    "activity.referrals": N_("Approved referrals"),
+    "activity.authors": N_("Volunteers with approved entries"),
+    "pending.visit": N_("Visits waiting for review"),
+    "pending.talk": N_("Talks waiting for review"),
+    "pending.referral": N_("Referrals waiting for review"),
+    "rates.coverage": N_("Coverage (%)"),
+    "rates.post_rehab": N_("Post-rehab visited at frequency (%)"),
+    "rates.referral_completion": N_("Referral completion rate (%)"),
+    "rates.hotspots": N_("Hot-spot villages reached (%)"),
+    "referral_attended": N_("Referrals attended"),
+    "referral_median_days": N_("Median days from referral to attendance"),
+}
+
+
+def _pick(table: dict[str, str], code: str) -> str:
+    return _(table[code]) if code in table else (code or "—")
+
+
+def code_label(group: str, code: str) -> str:
+    """The label of a code inside a figure (a category, a reason, a service…)."""
+    if group in ("people.at_end", "people.new"):
+        return category_label(code) if code else "—"
+    if group == "people.exited":
+        return _(CHANGED) if code == "changed" else end_reason_label(code) if code else "—"
+    if group == "referrals.by_service":
+        return _pick(SERVICES, code)
+    if group == "referrals.by_status":
+        return _pick(REFERRAL_STEPS, code)
+    if group == "outreach.by_setting":
+        return _pick(SETTINGS, code)
+    if group == "outreach.by_format":
+        return _pick(FORMATS, code)
+    return code
+
+
+def figure_label(path: str) -> str:
+    """`people.at_end.post_rehab` → "People supported at period end · Post-rehab management"."""
+    if path in FIGURES:
+        return _(FIGURES[path])
+    group, _sep, code = path.rpartition(".")
+    if group in FIGURES:
+        return f"{_(FIGURES[group])} · {code_label(group, code)}"
+    return path
+
+
+def state_label(code: str) -> str:
+    return _pick(STATES, code)

@@ -1,0 +1,474 @@
+"""The report's figures, counted in the database: a handful of GROUP BY statements over the
+communes of an area and a period, each grouped by commune so that a roll-up is the sum of its
+communes. Only approved entries count; submitted and returned ones are counted apart as pending;
+rejected ones never count.
+
+Also: access-checked area loading, the overdue list and the entries behind a figure (commune
+level only), and finalised snapshots.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from litestar.exceptions import NotFoundException
+
+from server.areas.queries import get_area, list_descendant_communes
+from server.areas.tables import Area
+from server.audit.queries import record_event
+from server.db import write_transaction
+from server.records.tables import Entry
+from server.reports.periods import Period
+from server.reports.tables import FinalReport
+from server.web import CurrentUser
+
+PENDING = ("submitted", "returned")
+KINDS = ("visit", "talk", "referral")
+REPORT_LEVELS = ("province", "district", "commune")
+
+
+# ---------------------------------------------------------------- SQL that suits both engines
+
+
+def _pg() -> bool:
+    return Entry._meta.db.engine_type in ("postgres", "cockroach")
+
+
+def _d() -> str:
+    """A date parameter (PostgreSQL must be told its type where operators are ambiguous)."""
+    return "CAST({} AS DATE)" if _pg() else "{}"
+
+
+def _days(later: str, earlier: str) -> str:
+    """Whole days between two date expressions."""
+    if _pg():
+        return f"({later} - {earlier})"
+    return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
+
+
+def _greatest(a: str, b: str) -> str:
+    return f"GREATEST({a}, {b})" if _pg() else f"MAX({a}, {b})"
+
+
+def _least(a: str, b: str) -> str:
+    return f"LEAST({a}, {b})" if _pg() else f"MIN({a}, {b})"
+
+
+def _in(ids: Sequence[Any]) -> str:
+    return ", ".join("{}" for _ in ids) or "NULL"
+
+
+def as_date(value: Any) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+MAX_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL: a bigger number is simply not found
+
+
+def to_id(raw: str | int | None) -> int | None:
+    """A database id from user input, or None (never an overflow error on PostgreSQL)."""
+    text = str(raw if raw is not None else "").strip()
+    if not text.isdigit() or len(text) > 10 or int(text) > MAX_ID:
+        return None
+    return int(text)
+
+
+async def _rows(sql: str, *args: Any) -> list[dict[str, Any]]:
+    return await Entry.raw(sql, *args)
+
+
+# ---------------------------------------------------------------- areas the user may report on
+
+
+async def get_area_for(user: CurrentUser, area_id: int | None) -> dict[str, Any]:
+    """The area a user may report on, or 404: an official their commune; a supervisor any
+    province, district or commune at or below their own area."""
+    if user.role == "official":
+        if area_id not in (None, user.area_id):
+            raise NotFoundException()
+        area = await get_area(user.area_id)
+    elif user.role == "supervisor":
+        area = await get_area(area_id or user.area_id)
+        if area is None or area["level"] not in REPORT_LEVELS:
+            raise NotFoundException()
+        node: dict[str, Any] | None = area
+        while node is not None and node["id"] != user.area_id:
+            node = await get_area(node["parent"]) if node["parent"] else None
+        if node is None:
+            raise NotFoundException()
+    else:
+        raise NotFoundException()
+    if area is None:
+        raise NotFoundException()
+    return area
+
+
+async def list_report_areas(user: CurrentUser) -> list[dict[str, Any]]:
+    """Areas the user may choose, the tree in order (no villages)."""
+    root = await get_area(user.area_id)
+    if root is None:
+        return []
+    if user.role != "supervisor":
+        return [root]
+    found = [root]
+    frontier = [root["id"]]
+    while frontier:
+        children = await Area.select(Area.id, Area.name, Area.level, Area.parent).where(
+            Area.parent.is_in(frontier) & Area.level.is_in(list(REPORT_LEVELS))).order_by(
+            Area.name)
+        found.extend(children)
+        frontier = [c["id"] for c in children if c["level"] != "commune"]
+    return found
+
+
+async def list_communes(area: dict[str, Any]) -> list[dict[str, Any]]:
+    return await list_descendant_communes(area["id"])
+
+
+# ---------------------------------------------------------------- the people register
+
+
+async def count_people_at_end(ids: list[int], period: Period) -> list[dict[str, Any]]:
+    d = _d()
+    return await _rows(
+        f"SELECT p.commune AS commune, c.category AS category, COUNT(DISTINCT p.id) AS n "
+        f"FROM category_period c JOIN person p ON p.id = c.person "
+        f"WHERE p.commune IN ({_in(ids)}) AND c.start_date <= {d} "
+        f"AND (c.actual_end IS NULL OR c.actual_end > {d}) "
+        f"GROUP BY p.commune, c.category", *ids, period.end, period.end)
+
+
+async def count_new_people(ids: list[int], period: Period) -> list[dict[str, Any]]:
+    """People whose first category period starts in the period (a change is not new)."""
+    d = _d()
+    return await _rows(
+        f"SELECT p.commune AS commune, c.category AS category, COUNT(*) AS n "
+        f"FROM category_period c JOIN person p ON p.id = c.person "
+        f"WHERE p.commune IN ({_in(ids)}) AND c.start_date >= {d} AND c.start_date <= {d} "
+        f"AND NOT EXISTS (SELECT 1 FROM category_period c0 WHERE c0.person = c.person AND "
+        f"(c0.start_date < c.start_date OR (c0.start_date = c.start_date AND c0.id < c.id))) "
+        f"GROUP BY p.commune, c.category", *ids, period.start, period.end)
+
+
+async def count_ended_periods(ids: list[int], period: Period) -> list[dict[str, Any]]:
+    """Category periods that ended in the period: an exit from the register by reason, or a
+    change of category when another period follows within a day."""
+    d = _d()
+    follows = (f"EXISTS (SELECT 1 FROM category_period c2 WHERE c2.person = c.person "
+               f"AND c2.id <> c.id AND c2.start_date >= c.actual_end "
+               f"AND {_days('c2.start_date', 'c.actual_end')} <= 1)")
+    return await _rows(
+        f"SELECT p.commune AS commune, c.end_reason AS reason, "
+        f"CASE WHEN {follows} THEN 1 ELSE 0 END AS changed, COUNT(*) AS n "
+        f"FROM category_period c JOIN person p ON p.id = c.person "
+        f"WHERE p.commune IN ({_in(ids)}) AND c.actual_end >= {d} AND c.actual_end <= {d} "
+        f"GROUP BY p.commune, c.end_reason, CASE WHEN {follows} THEN 1 ELSE 0 END",
+        *ids, period.start, period.end)
+
+
+# ---------------------------------------------------------------- coverage
+
+
+def _visit_exists(states: str) -> str:
+    d = _d()
+    return (f"EXISTS (SELECT 1 FROM entry e WHERE e.person = p.id AND e.kind = 'visit' "
+            f"AND e.state IN ({states}) AND e.entry_date >= {d} AND e.entry_date <= {d})")
+
+
+async def count_coverage(ids: list[int], period: Period) -> list[dict[str, Any]]:
+    """Registered people (in a category at some time in the period), those with at least one
+    approved visit in it, and those whose only visits are still pending."""
+    d = _d()
+    approved = _visit_exists("'approved'")
+    pending = _visit_exists("'submitted', 'returned'")
+    s, e = period.start, period.end
+    return await _rows(
+        f"SELECT p.commune AS commune, COUNT(*) AS registered, "
+        f"SUM(CASE WHEN {approved} THEN 1 ELSE 0 END) AS visited, "
+        f"SUM(CASE WHEN NOT {approved} AND {pending} THEN 1 ELSE 0 END) AS pending_only "
+        f"FROM person p WHERE p.commune IN ({_in(ids)}) AND EXISTS (SELECT 1 FROM "
+        f"category_period c WHERE c.person = p.id AND c.start_date <= {d} "
+        f"AND (c.actual_end IS NULL OR c.actual_end >= {d})) GROUP BY p.commune",
+        s, e, s, e, s, e, *ids, e, s)
+
+
+def _add_days(day: str, days: str) -> str:
+    if _pg():
+        return f"({day} + {days})"
+    return f"date({day}, '+' || ({days}) || ' days')"
+
+
+async def count_post_rehab_schedule(ids: list[int], period: Period) -> list[dict[str, Any]]:
+    """Post-rehab people and those visited at the commune's frequency: their post-rehab time
+    in the period is cut into windows of `visit_frequency_days` (the last one takes the odd
+    days; a shorter time is one window) and each window has at least one approved visit.
+    Each window is one indexed EXISTS probe, so nobody's visits are counted one by one."""
+    d = _d()
+    span_start = _greatest("c.start_date", d)
+    span_end = _least(f"COALESCE(c.actual_end, {d})", d)
+    freq = "COALESCE(NULLIF(a.visit_frequency_days, 0), 30)"
+    s, e = period.start, period.end
+    # The window numbers 0..n-1, n bounded by the shortest frequency of these communes.
+    shortest = await Area.select(Area.visit_frequency_days).where(Area.id.is_in(ids)).order_by(
+        Area.visit_frequency_days).first() if ids else None
+    most = period.days // max(1, int(shortest["visit_frequency_days"] or 30) if shortest else 30)
+    window_start = _add_days("w.span_start", "k.n * w.freq")
+    window_end = (f"CASE WHEN k.n = w.windows - 1 THEN w.span_end "
+                  f"ELSE {_add_days('w.span_start', '(k.n + 1) * w.freq - 1')} END")
+    missed = (f"EXISTS (SELECT 1 FROM k WHERE k.n < w.windows AND NOT EXISTS ("
+              f"SELECT 1 FROM entry e WHERE e.person = w.person AND e.kind = 'visit' "
+              f"AND e.state = 'approved' AND e.entry_date >= {window_start} "
+              f"AND e.entry_date <= {window_end}))")
+    return await _rows(
+        f"WITH RECURSIVE k(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM k WHERE n < {max(1, most)}) "
+        f"SELECT w.commune AS commune, COUNT(*) AS post_rehab, "
+        f"SUM(CASE WHEN {missed} THEN 0 ELSE 1 END) AS on_schedule FROM ("
+        f"SELECT v.commune, v.person, v.span_start, v.span_end, v.freq, "
+        f"CASE WHEN v.days / v.freq < 1 THEN 1 ELSE v.days / v.freq END AS windows FROM ("
+        f"SELECT p.commune AS commune, c.person AS person, {span_start} AS span_start, "
+        f"{span_end} AS span_end, {freq} AS freq, "
+        f"{_days(span_end, span_start)} + 1 AS days "
+        f"FROM category_period c JOIN person p ON p.id = c.person "
+        f"JOIN area a ON a.id = p.commune "
+        f"WHERE c.category = 'post_rehab' AND p.commune IN ({_in(ids)}) "
+        f"AND c.start_date <= {d} AND (c.actual_end IS NULL OR c.actual_end >= {d})) v) w "
+        f"GROUP BY w.commune",
+        s, e, e, e, e, s, *ids, e, s)
+
+
+async def list_overdue(commune_id: int, as_of: dt.date) -> list[dict[str, Any]]:
+    """People in a category on `as_of` whose last visit (approved or waiting for review), or
+    their start when never visited, is older than the commune's visit frequency."""
+    area = await get_area(commune_id)
+    freq = int(area["visit_frequency_days"] or 30) if area else 30
+    d = _d()
+    rows = await _rows(
+        f"SELECT x.* FROM (SELECT p.id AS id, p.code AS code, p.full_name AS full_name, "
+        f"(SELECT c.category FROM category_period c WHERE c.person = p.id "
+        f"AND c.start_date <= {d} ORDER BY c.start_date DESC, c.id DESC LIMIT 1) AS category, "
+        f"lv.last_visit AS last_visit, COALESCE(lv.last_visit, (SELECT MIN(c.start_date) FROM "
+        f"category_period c WHERE c.person = p.id)) AS ref_date "
+        f"FROM person p LEFT JOIN (SELECT e.person AS pid, MAX(e.entry_date) AS last_visit "
+        f"FROM entry e WHERE e.commune = {{}} AND e.kind = 'visit' "
+        f"AND e.state IN ('submitted', 'approved') AND e.entry_date <= {d} "
+        f"GROUP BY e.person) lv ON lv.pid = p.id "
+        f"WHERE p.commune = {{}} AND EXISTS (SELECT 1 FROM category_period c "
+        f"WHERE c.person = p.id AND c.start_date <= {d} "
+        f"AND (c.actual_end IS NULL OR c.actual_end > {d}))) x "
+        f"WHERE x.ref_date < {d} ORDER BY x.ref_date, x.code",
+        as_of, commune_id, as_of, commune_id, as_of, as_of, as_of - dt.timedelta(days=freq))
+    for r in rows:
+        r["last_visit"] = as_date(r["last_visit"])
+        r["ref_date"] = as_date(r["ref_date"])
+        r["days"] = (as_of - r["ref_date"]).days if r["ref_date"] else None
+    return rows
+
+
+# ---------------------------------------------------------------- entries
+
+
+async def count_entries(ids: list[int], period: Period) -> list[dict[str, Any]]:
+    """One pass over the period's entries per commune: approved and pending by kind, the
+    authors of approved entries, and relapse signs noted in approved visits."""
+    d = _d()
+    ok = "e.state = 'approved'"
+    visit = f"{ok} AND e.kind = 'visit'"
+    cols = [f"SUM(CASE WHEN {ok} AND e.kind = '{k}' THEN 1 ELSE 0 END) AS {k}s"
+            for k in KINDS] + \
+        [f"SUM(CASE WHEN e.state <> 'approved' AND e.kind = '{k}' THEN 1 ELSE 0 END) "
+         f"AS pending_{k}" for k in KINDS] + \
+        [f"COUNT(DISTINCT CASE WHEN {ok} THEN e.author END) AS authors"] + \
+        [f"SUM(CASE WHEN {visit} AND e.drug_signs = '{s}' THEN 1 ELSE 0 END) AS {s}_visits, "
+         f"COUNT(DISTINCT CASE WHEN {visit} AND e.drug_signs = '{s}' THEN e.person END) "
+         f"AS {s}_people" for s in ("suspected", "confirmed")]
+    return await _rows(
+        f"SELECT e.commune AS commune, {', '.join(cols)} FROM entry e "
+        f"WHERE e.commune IN ({_in(ids)}) AND e.kind IN ('visit', 'talk', 'referral') "
+        f"AND e.entry_date >= {d} AND e.entry_date <= {d} "
+        f"AND e.state IN ('approved', 'submitted', 'returned') GROUP BY e.commune",
+        *ids, period.start, period.end)
+
+
+async def count_by_author(commune_id: int, period: Period) -> list[dict[str, Any]]:
+    """Approved and pending entries per author and kind in one commune (allowance evidence)."""
+    d = _d()
+    bucket = "CASE WHEN e.state = 'approved' THEN 'approved' ELSE 'pending' END"
+    return await _rows(
+        f"SELECT e.author AS author, u.display_name AS name, e.kind AS kind, "
+        f"{bucket} AS bucket, COUNT(*) AS n FROM entry e JOIN app_user u ON u.id = e.author "
+        f"WHERE e.commune = {{}} AND e.entry_date >= {d} AND e.entry_date <= {d} "
+        f"AND e.state IN ('approved', 'submitted', 'returned') "
+        f"GROUP BY e.author, u.display_name, e.kind, {bucket} ORDER BY u.display_name",
+        commune_id, period.start, period.end)
+
+
+def _approved(ids: list[int], kind: str) -> str:
+    d = _d()
+    return (f"e.commune IN ({_in(ids)}) AND e.kind = '{kind}' AND e.state = 'approved' "
+            f"AND e.entry_date >= {d} AND e.entry_date <= {d}")
+
+
+async def count_referrals(ids: list[int], period: Period) -> list[dict[str, Any]]:
+    return await _rows(
+        f"SELECT e.commune AS commune, e.service AS service, e.ref_status AS status, "
+        f"e.ref_outcome AS outcome, COUNT(*) AS n FROM entry e "
+        f"WHERE {_approved(ids, 'referral')} "
+        f"GROUP BY e.commune, e.service, e.ref_status, e.ref_outcome",
+        *ids, period.start, period.end)
+
+
+def _attended_days_sql(ids: list[int]) -> str:
+    referred = "COALESCE(rf.referred, e.entry_date)"
+    return (
+        f"SELECT {_days('att.attended', referred)} AS days FROM entry e "
+        f"JOIN (SELECT r.referral AS referral, MIN(r.event_date) AS attended "
+        f"FROM referral_event r WHERE r.status = 'attended' GROUP BY r.referral) att "
+        f"ON att.referral = e.id "
+        f"LEFT JOIN (SELECT r.referral AS referral, MIN(r.event_date) AS referred "
+        f"FROM referral_event r WHERE r.status = 'referred' GROUP BY r.referral) rf "
+        f"ON rf.referral = e.id WHERE {_approved(ids, 'referral')}")
+
+
+async def median_days_to_attended(ids: list[int], period: Period) -> tuple[int, float | None]:
+    """(referrals attended, median days from referred to attended), the median in SQL."""
+    inner = _attended_days_sql(ids)
+    args = [*ids, period.start, period.end]
+    count = await _rows(f"SELECT COUNT(*) AS n FROM ({inner}) x", *args)
+    n = int(count[0]["n"]) if count else 0
+    if n == 0:
+        return 0, None
+    middle = await _rows(f"SELECT x.days AS days FROM ({inner}) x ORDER BY x.days "
+                         f"LIMIT 2 OFFSET {(n - 1) // 2}", *args)
+    values = [float(r["days"]) for r in middle]
+    median = values[0] if n % 2 or len(values) < 2 else (values[0] + values[1]) / 2
+    return n, median
+
+
+async def count_talks(ids: list[int], period: Period) -> list[dict[str, Any]]:
+    return await _rows(
+        f"SELECT e.commune AS commune, e.setting AS setting, e.format AS format, "
+        f"COUNT(*) AS n, SUM(COALESCE(e.attendees_total, 0)) AS total, "
+        f"SUM(COALESCE(e.attendees_women, 0)) AS women, "
+        f"SUM(COALESCE(e.attendees_under30, 0)) AS under30, "
+        f"SUM(COALESCE(e.attendees_students, 0)) AS students "
+        f"FROM entry e WHERE {_approved(ids, 'talk')} "
+        f"GROUP BY e.commune, e.setting, e.format", *ids, period.start, period.end)
+
+
+async def count_villages(ids: list[int], period: Period) -> list[dict[str, Any]]:
+    """Villages and hot-spot villages, and how many had at least one approved talk (the talks
+    are found through the report index, then matched to the villages)."""
+    return await _rows(
+        f"SELECT a.parent AS commune, COUNT(*) AS villages, "
+        f"SUM(CASE WHEN a.hotspot THEN 1 ELSE 0 END) AS hotspots, "
+        f"SUM(CASE WHEN t.village IS NOT NULL THEN 1 ELSE 0 END) AS reached, "
+        f"SUM(CASE WHEN a.hotspot AND t.village IS NOT NULL THEN 1 ELSE 0 END) "
+        f"AS hotspots_reached "
+        f"FROM area a LEFT JOIN (SELECT DISTINCT e.village AS village FROM entry e "
+        f"WHERE {_approved(ids, 'talk')} AND e.village IS NOT NULL) t ON t.village = a.id "
+        f"WHERE a.level = 'village' AND a.parent IN ({_in(ids)}) GROUP BY a.parent",
+        *ids, period.start, period.end, *ids)
+
+
+# ---------------------------------------------------------------- the entries behind a figure
+
+FILTER_COLUMNS = ("drug_signs", "service", "ref_status", "ref_outcome", "setting", "format",
+                  "author", "village")
+LIST_LIMIT = 500
+
+
+async def list_entries_behind(commune_id: int, period: Period, *, kind: str, pending: bool,
+                              column: str | None, value: str | None) -> list[dict[str, Any]]:
+    """The entries a commune-level figure counts (ids, dates, kinds) — at most LIST_LIMIT."""
+    d = _d()
+    states = "('submitted', 'returned')" if pending else "('approved')"
+    sql = (f"SELECT e.id AS id, e.kind AS kind, e.entry_date AS entry_date, e.state AS state, "
+           f"e.receipt AS receipt, u.display_name AS author_name FROM entry e "
+           f"JOIN app_user u ON u.id = e.author WHERE e.commune = {{}} AND e.kind = {{}} "
+           f"AND e.state IN {states} AND e.entry_date >= {d} AND e.entry_date <= {d}")
+    args: list[Any] = [commune_id, kind, period.start, period.end]
+    if column in FILTER_COLUMNS and value is not None:
+        if column in ("author", "village"):
+            sql += f' AND e."{column}" = {{}}'
+            args.append(to_id(value) or -1)
+        elif value == "":
+            sql += f' AND e."{column}" IS NULL'
+        else:
+            sql += f' AND e."{column}" = {{}}'
+            args.append(value)
+    rows = await _rows(sql + f" ORDER BY e.entry_date, e.id LIMIT {LIST_LIMIT}", *args)
+    for r in rows:
+        r["entry_date"] = as_date(r["entry_date"])
+        r["id"] = str(r["id"])
+    return rows
+
+
+# ---------------------------------------------------------------- finalised reports
+
+
+async def finalise_report(user: CurrentUser, area: dict[str, Any], period: Period,
+                          data: dict[str, Any]) -> dict[str, Any]:
+    """Freeze a report: version n+1 for the same area and period, audited in one transaction."""
+    async with write_transaction(FinalReport._meta.db):
+        last = await FinalReport.select(FinalReport.version).where(
+            (FinalReport.area == area["id"]) & (FinalReport.period_start == period.start)
+            & (FinalReport.period_end == period.end)).order_by(
+            FinalReport.version, ascending=False).first()
+        version = (int(last["version"]) if last else 0) + 1
+        row = await FinalReport.insert(FinalReport(
+            area=area["id"], period_start=period.start, period_end=period.end,
+            period_kind=period.kind, version=version,
+            data=json.dumps(data, ensure_ascii=False, default=str),
+            finalised_by=user.id)).returning(FinalReport.id)
+        report_id = int(row[0]["id"])
+        await record_event(
+            "report.finalised", actor_id=user.id,
+            commune_id=area["id"] if area["level"] == "commune" else None,
+            subject_type="report", subject_id=report_id,
+            detail={"area": area["id"], "version": version, "kind": period.kind,
+                    "start": period.start.isoformat(), "end": period.end.isoformat()})
+    return {"id": report_id, "version": version}
+
+
+def _final_row(row: dict[str, Any]) -> dict[str, Any]:
+    data = row.get("data")
+    row["data"] = json.loads(data) if isinstance(data, str) else data
+    row["period_start"] = as_date(row["period_start"])
+    row["period_end"] = as_date(row["period_end"])
+    return row
+
+
+async def list_final_reports(area_id: int, period: Period | None = None) -> list[dict[str, Any]]:
+    q = FinalReport.select(
+        FinalReport.id, FinalReport.area, FinalReport.period_start, FinalReport.period_end,
+        FinalReport.period_kind, FinalReport.version, FinalReport.finalised_at,
+        FinalReport.finalised_by.display_name.as_alias("finalised_by_name"),
+    ).where(FinalReport.area == area_id)
+    if period is not None:
+        q = q.where((FinalReport.period_start == period.start)
+                    & (FinalReport.period_end == period.end))
+    rows = await q.order_by(FinalReport.period_end, ascending=False).order_by(
+        FinalReport.version, ascending=False).limit(200)
+    for r in rows:
+        r["period_start"] = as_date(r["period_start"])
+        r["period_end"] = as_date(r["period_end"])
+    return rows
+
+
+async def get_final_report_for(user: CurrentUser, report_id: int) -> dict[str, Any]:
+    """A finalised report of an area the user may report on, or 404."""
+    if to_id(report_id) is None:
+        raise NotFoundException()
+    row = await FinalReport.select(
+        *FinalReport.all_columns(),
+        FinalReport.finalised_by.display_name.as_alias("finalised_by_name"),
+    ).where(FinalReport.id == report_id).first()
+    if row is None:
+        raise NotFoundException()
+    await get_area_for(user, row["area"])
+    return _final_row(row)

@@ -23,7 +23,8 @@ SETTINGS = {
 }
 FORMATS = {
     "talk": N_("Talk"), "contest": N_("Contest"), "leaflet": N_("Leaflet or poster"),
-    "loudspeaker": N_("Loudspeaker"), "club": N_("Club"), "social_media": N_("Social media"),
+    "loudspeaker": N_("Loudspeaker"), "club": N_("Club"), "social": N_("Social media"),
+    "social_media": N_("Social media"),
 }
 REFERRAL_STEPS = {
     "referred": N_("Referred"), "received": N_("Received"), "attended": N_("Attended"),

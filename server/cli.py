@@ -48,6 +48,9 @@ async def serve_prepare(load_demo: bool) -> None:
         print("Demo data loaded: province TH, communes HK (A) and HT (B).")
     link = await demo_official_link()
     if link:
+        print("Other demo users (volunteers Nguyễn Văn Bình, Trần Thị Cúc; official of Xã Hoằng "
+              "Trung Phạm Văn Dũng; province supervisor Vũ Minh Đức): "
+              'scripts/enrol-link --name "…" prints a link for each.')
         print("Enrolment link for the demo official of Xã Hoằng Kim (Lê Thị Hoa):")
         print(link)
 

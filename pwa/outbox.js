@@ -16,6 +16,7 @@ const STATUSES = ["saved", "sending", "received", "returned", "approved", "rejec
 
 let dbPromise = null;
 let flushing = null;
+let queued = null;
 let delay = BASE_DELAY;
 let timer = null;
 let waitingForSignIn = false;
@@ -129,7 +130,12 @@ async function exportFile() {
 
 function flush() {
   if (!USER) return Promise.resolve({ sent: 0 });
-  if (flushing) return flushing;
+  if (flushing) {
+    // Asked again while a flush runs (it may have started before the network came back):
+    // run once more after it, and let every caller wait for that run.
+    if (!queued) queued = flushing.then(() => { queued = null; return flush(); });
+    return queued;
+  }
   const run = async () => {
     let sent = 0;
     try {

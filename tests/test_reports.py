@@ -483,22 +483,16 @@ def test_print_page_has_the_administrative_header(world, data, as_user):
 
 
 @pytest.mark.browser
-def test_print_page_renders_to_pdf_in_chromium(world, data, as_user):
-    from playwright.sync_api import sync_playwright
-
+def test_print_page_renders_to_pdf_in_chromium(world, data, as_user, browser):
     html = as_user(world["alice"]).get(f"/reports/print?{QUERY}").text
     css = as_user(world["alice"]).get("/static/report-print.css").text
     html = re.sub(r'<link rel="stylesheet"[^>]+>', f"<style>{css}</style>", html)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        try:
-            page = browser.new_page()
-            page.set_content(html)
-            pdf = page.pdf(format="A4")
-        finally:
-            browser.close()
+    page = browser.new_page()  # the run's shared Chromium (tests/browser.py)
+    try:
+        page.set_content(html)
+        pdf = page.pdf(format="A4")
+    finally:
+        page.close()
     assert pdf.startswith(b"%PDF")
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) >= 1
 

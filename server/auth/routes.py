@@ -34,6 +34,7 @@ from webauthn.helpers.structs import (
 )
 
 from server.auth import queries
+from server.auth.store import forget_session
 from server.i18n import N_, _
 from server.settings import settings
 from server.web import current_user, page
@@ -72,6 +73,9 @@ def _client_challenge(credential: dict[str, Any]) -> str | None:
 
 
 async def _sign_in(request: Request, user: dict[str, Any]) -> None:
+    old_key = request.cookies.get("session")
+    if old_key:
+        await forget_session(old_key)
     request.clear_session()
     request.set_session({"user": {
         "id": user["id"], "role": user["role"], "name": user["display_name"],

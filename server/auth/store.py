@@ -9,6 +9,10 @@ from litestar.stores.base import Store
 
 from server.auth.tables import Session
 
+# An ended session keeps its row as a tombstone until it expires: a request that was already
+# in flight when the user was signed out everywhere must not write the session back.
+ENDED = '{"ended":true}'
+
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -29,11 +33,10 @@ class DatabaseSessionStore(Store):
         text = value.decode()
         updated = await Session.update({Session.data: text, Session.expires_at: expires,
                                         Session.user: user_id}).where(
-            Session.key == key).returning(Session.id)
+            (Session.key == key) & (Session.data != ENDED)).returning(Session.id)
         if not updated:
             await Session.insert(Session(key=key, data=text, expires_at=expires, user=user_id)) \
-                .on_conflict(target=Session.key, action="DO UPDATE",
-                             values=[Session.data, Session.expires_at, Session.user])
+                .on_conflict(target=Session.key, action="DO NOTHING")
 
     async def get(self, key: str, renew_for: int | dt.timedelta | None = None) -> bytes | None:
         row = await Session.select(Session.data, Session.expires_at).where(
@@ -42,6 +45,8 @@ class DatabaseSessionStore(Store):
             return None
         if row["expires_at"] <= _now():
             await Session.delete().where(Session.key == key)
+            return None
+        if row["data"] == ENDED:
             return None
         return row["data"].encode()
 
@@ -63,4 +68,10 @@ class DatabaseSessionStore(Store):
 
 async def end_sessions_of(user_id: int) -> None:
     """Sign a user out everywhere (revoked passkeys, deactivated account)."""
-    await Session.delete().where(Session.user == user_id)
+    await Session.update({Session.data: ENDED, Session.user: None}).where(
+        Session.user == user_id)
+
+
+async def forget_session(key: str) -> None:
+    """Drop a browser's session row (also a tombstone) before a fresh sign-in on it."""
+    await Session.delete().where(Session.key == key)

@@ -22,9 +22,10 @@ self.addEventListener("activate", (event) => {
   })());
 });
 
-async function cacheShell() {
+async function cacheShell(force) {
   const cache = await caches.open(CACHE);
   await Promise.all(SHELL.map(async (url) => {
+    if (!force && (await cache.match(url))) return;  // once per version is enough
     try {
       const res = await fetch(url, { credentials: "same-origin", cache: "no-store" });
       if (res.ok && !res.redirected) await cache.put(url, res);
@@ -33,7 +34,7 @@ async function cacheShell() {
 }
 
 self.addEventListener("message", (event) => {
-  if (event.data === "cache-shell") event.waitUntil(cacheShell());
+  if (event.data === "cache-shell") event.waitUntil(cacheShell(false));
 });
 
 function shellFor(url) {

@@ -22,7 +22,6 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -32,7 +31,7 @@ from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
 
 from server import i18n, web
-from server.auth.store import DatabaseSessionStore
+from server.auth.store import DatabaseSessionStore, QuietSessionConfig
 from server.db import db_lifespan
 from server.settings import settings
 
@@ -100,10 +99,12 @@ async def health() -> dict[str, str]:
 
 def create_app() -> Litestar:
     i18n.load_catalogs()
-    session_config = ServerSideSessionConfig(
+    session_config = QuietSessionConfig(
         store="sessions", key="session", max_age=settings.session_max_age,
         secure=settings.secure_cookies, httponly=True, samesite="lax",
         renew_on_access=False,
+        # Static files, the service worker and the health check never touch the session.
+        exclude=["^/static/", "^/sw.js$", "^/manifest.webmanifest$", "^/healthz$"],
     )
     static = create_static_files_router(
         path="/static", directories=[web.PWA_DIR], name="static",
@@ -120,7 +121,8 @@ def create_app() -> Litestar:
         middleware=[web.security_headers_middleware, session_config.middleware],
         stores={"sessions": DatabaseSessionStore(), "signin_rate": MemoryStore()},
         csrf_config=CSRFConfig(secret=settings.secret_key, cookie_secure=settings.secure_cookies,
-                               cookie_samesite="lax", exclude=["/healthz"]),
+                               cookie_samesite="lax",
+                               exclude=["/healthz", "/static/", "/sw.js", "/manifest.webmanifest"]),
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
         openapi_config=OpenAPIConfig(title="Đồng Hành API", version="1", path="/schema"),
         exception_handlers={

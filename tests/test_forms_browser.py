@@ -89,6 +89,8 @@ def test_blank_form_offline_uses_the_phones_caseload(phone, live_server):
     assert page.locator("select[name=person]").input_value() == str(pid)
     page.locator("#visit-form button[type=submit]").click()
     page.wait_for_url("**/outbox")
+    wait_outbox(page)
+    page.wait_for_function("async () => (await window.outbox.list()).every(r => r.status === 'saved')")
     assert _states(page) == ["saved"]
     page.context.set_offline(False)
     _drain(page)

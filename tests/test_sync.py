@@ -129,9 +129,11 @@ def test_updates_feed_reports_review_decisions(world, as_user):
 
     pid = _setup(world)
     bob = as_user(world["bob"])
+    first = bob.get("/api/v1/me/updates").json()  # a phone's first call: only a cursor
+    assert first["updates"] == [] and first["cursor"]
     rec = _rec(_visit(pid))
     bob.post("/api/v1/sync", json={"records": [rec]})
-    feed = bob.get("/api/v1/me/updates").json()
+    feed = bob.get("/api/v1/me/updates", params={"since": first["cursor"]}).json()
     assert [u["id"] for u in feed["updates"]] == [rec["id"]]
     cursor = feed["cursor"]
     assert bob.get("/api/v1/me/updates", params={"since": cursor}).json()["updates"] == []
@@ -142,5 +144,7 @@ def test_updates_feed_reports_review_decisions(world, as_user):
     update = bob.get("/api/v1/me/updates", params={"since": cursor}).json()["updates"]
     assert update[0]["state"] == "returned" and update[0]["comment"] == "Thiếu ngày hẹn"
     # Nobody else's entries appear in the feed.
-    assert as_user(world["carol"]).get("/api/v1/me/updates").json()["updates"] == []
+    carol = as_user(world["carol"])
+    assert carol.get("/api/v1/me/updates", params={"since": first["cursor"]}).json()[
+        "updates"] == []
     assert bob.get("/api/v1/me/updates", params={"since": "yesterday"}).status_code == 400

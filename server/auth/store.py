@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
+from dataclasses import dataclass
+from typing import Any
 
+from litestar.connection import ASGIConnection
+from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.stores.base import Store
+from litestar.types import Empty, Message, ScopeSession
 
 from server.auth.tables import Session
 
@@ -75,3 +81,36 @@ async def end_sessions_of(user_id: int) -> None:
 async def forget_session(key: str) -> None:
     """Drop a browser's session row (also a tombstone) before a fresh sign-in on it."""
     await Session.delete().where(Session.key == key)
+
+
+class QuietSessionBackend(ServerSideSessionBackend):
+    """Litestar's server-side sessions, minus the database write on every response.
+
+    The stock backend stores the session after every request — an empty one for anonymous
+    visitors too, and an unchanged one for everybody else — which costs a write per page and,
+    on SQLite under load, lock contention. Here a session is written only when it changed, and
+    nothing is written or deleted for a visitor who never had one.
+    """
+
+    async def load_from_connection(self, connection: ASGIConnection) -> dict[str, Any]:
+        data = await super().load_from_connection(connection)
+        connection.scope["_session_loaded"] = copy.deepcopy(data)  # type: ignore[typeddict-unknown-key]
+        return data
+
+    async def store_in_message(self, scope_session: ScopeSession, message: Message,
+                               connection: ASGIConnection) -> None:
+        cookie = connection.cookies.get(self.config.key)
+        had_cookie = bool(cookie) and cookie != "null"
+        loaded = connection.scope.get("_session_loaded")
+        if scope_session is Empty or not scope_session:
+            if had_cookie and (scope_session is Empty or loaded):
+                await super().store_in_message(Empty, message, connection)  # signed out
+            return
+        if had_cookie and loaded == scope_session:
+            return  # unchanged: the browser already holds the cookie, the store the data
+        await super().store_in_message(scope_session, message, connection)
+
+
+@dataclass
+class QuietSessionConfig(ServerSideSessionConfig):
+    _backend_class = QuietSessionBackend  # type: ignore[assignment]

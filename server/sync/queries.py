@@ -26,14 +26,18 @@ async def sync_record(user: CurrentUser, kind: str, record_id: uuid.UUID, versio
 
 async def list_updates_for(user: CurrentUser, since: dt.datetime | None,
                            limit: int = 500) -> tuple[list[dict[str, Any]], str | None]:
+    """Changes after `since`. Without `since` (a phone's first call) nothing is sent, only a
+    cursor: the phone learns each record's state from the sync answer, and the feed after that
+    brings the decisions taken since — so a first visit does not download a whole history."""
+    if since is None:
+        return [], dt.datetime.now(dt.UTC).isoformat()
     query = Entry.select(Entry.id, Entry.kind, Entry.state, Entry.version, Entry.receipt,
                          Entry.review_comment, Entry.updated_at).where(Entry.author == user.id)
-    if since is not None:
-        query = query.where(Entry.updated_at > since)
+    query = query.where(Entry.updated_at > since)
     rows = await query.order_by(Entry.updated_at).limit(limit)
     items = [{"id": str(r["id"]), "kind": r["kind"], "state": r["state"],
               "version": r["version"], "receipt": r["receipt"],
               "comment": r["review_comment"] or "",
               "updated_at": r["updated_at"].isoformat()} for r in rows]
-    cursor = items[-1]["updated_at"] if items else (since.isoformat() if since else None)
+    cursor = items[-1]["updated_at"] if items else since.isoformat()
     return items, cursor

@@ -5,7 +5,6 @@ Every domain package may define `route_handlers` in its `routes.py`; they are mo
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +51,7 @@ def _configure_jinja(engine: JinjaTemplateEngine) -> None:
 def _domain_routes() -> list[Any]:
     handlers: list[Any] = []
     for name in DOMAINS:
-        try:
-            module = importlib.import_module(f"server.{name}.routes")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"server.{name}.routes":
-                raise
-            continue
+        module = web.optional_module(f"server.{name}.routes")
         handlers.extend(getattr(module, "route_handlers", []))
     return handlers
 

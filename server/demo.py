@@ -7,11 +7,11 @@ called after the base rows with the ids made here.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from server.areas.queries import create_user
 from server.areas.tables import Area, Organisation
+from server.web import optional_module
 
 ORGANISATIONS = [
     ("DTN", "Đoàn Thanh niên"), ("LHPN", "Hội Liên hiệp Phụ nữ"), ("CCB", "Hội Cựu chiến binh"),
@@ -64,11 +64,7 @@ async def load_demo(extras: bool = True) -> dict[str, Any]:
         ids["users"][key] = await create_user(display_name=name, role=role, area_id=area,
                                               organisation_id=organisation, phone=phone)
     for name in CONTRIBUTORS if extras else ():
-        try:
-            module = importlib.import_module(f"server.{name}.demo")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"server.{name}.demo":
-                raise
-            continue
-        await module.load(ids)
+        module = optional_module(f"server.{name}.demo")
+        if module is not None:
+            await module.load(ids)
     return ids

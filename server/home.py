@@ -6,10 +6,9 @@ into the home template's context.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-from server.web import CurrentUser
+from server.web import CurrentUser, optional_module
 
 CONTRIBUTORS = ("people", "records", "review", "reports")
 
@@ -17,12 +16,7 @@ CONTRIBUTORS = ("people", "records", "review", "reports")
 async def home_context(user: CurrentUser) -> dict[str, Any]:
     context: dict[str, Any] = {}
     for name in CONTRIBUTORS:
-        try:
-            module = importlib.import_module(f"server.{name}.home")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"server.{name}.home":
-                raise
-            continue
+        module = optional_module(f"server.{name}.home")
         contribute = getattr(module, f"home_{user.role}", None)
         if contribute is not None:
             context.update(await contribute(user))

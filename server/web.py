@@ -3,6 +3,7 @@ locale choice and the translated error pages."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from functools import cache
 from pathlib import Path
@@ -91,6 +92,36 @@ def role_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
         raise NotAuthorizedException(_("Please sign in."))
     if user.role not in roles:
         raise PermissionDeniedException(_("Your role cannot open this page."))
+
+
+# ---------------------------------------------------------------- lenient query parameters
+
+
+def int_or_none(value: str | None) -> int | None:
+    """A filter's number from the query string; anything unreadable means "no filter"."""
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def date_or_none(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def optional_module(dotted: str) -> Any | None:
+    """Import an area's optional module (routes, home, demo); None when the area has none."""
+    import importlib
+
+    try:
+        return importlib.import_module(dotted)
+    except ModuleNotFoundError as exc:
+        if exc.name != dotted:
+            raise
+        return None
 
 
 # ---------------------------------------------------------------- static files and templates

@@ -4,7 +4,6 @@ person, user, action and date, a page at a time. (The chain itself is checked by
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 from urllib.parse import urlencode
@@ -16,7 +15,7 @@ from litestar.response import Template
 from server.areas.queries import list_users_in_area
 from server.audit import queries
 from server.i18n import N_, _
-from server.web import SignedIn, page
+from server.web import SignedIn, date_or_none, int_or_none, page
 
 PER_PAGE = 50
 ACTION_LABELS = {
@@ -31,20 +30,6 @@ ACTION_LABELS = {
 def action_label(action: str) -> str:
     label = ACTION_LABELS.get(action)
     return f"{_(label)} ({action})" if label else action
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        return None
-
-
-def _date(value: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 def _detail(value: Any) -> str:
@@ -65,10 +50,10 @@ async def audit_log(request: Request, user: SignedIn) -> Template:
         raise NotFoundException()
     q = request.query_params
     person_text = (q.get("person") or "").strip()[:40]
-    actor = _int(q.get("user"))
+    actor = int_or_none(q.get("user"))
     action = (q.get("action") or "").strip()[:40]
-    since, until = _date(q.get("since")), _date(q.get("until"))
-    page_no = max(1, min(_int(q.get("page")) or 1, 100000))
+    since, until = date_or_none(q.get("since")), date_or_none(q.get("until"))
+    page_no = max(1, min(int_or_none(q.get("page")) or 1, 100000))
     person_id = None
     unknown_person = False
     if person_text:

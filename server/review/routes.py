@@ -7,7 +7,6 @@ a translated `detail`).
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,26 +26,12 @@ from server.review.diff import (
     show_value,
     state_label,
 )
-from server.web import SignedIn, current_user, page, wants_json
+from server.web import SignedIn, current_user, date_or_none, int_or_none, page, wants_json
 
 OFFICIAL = {"roles": ("official",)}
 DONE = {"approve": N_("Entry approved."), "return": N_("Entry returned to its author."),
         "reject": N_("Entry rejected."), "reopen": N_("Entry reopened and returned to its "
                                                       "author.")}
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        return None
-
-
-def _date(value: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 def labels() -> dict[str, Any]:
@@ -65,8 +50,8 @@ async def _queue_context(request: Request, user: SignedIn) -> dict[str, Any]:
         raise NotFoundException()
     q = request.query_params
     kind = q.get("kind") if q.get("kind") in KIND_LABELS else None
-    village, author = _int(q.get("village")), _int(q.get("author"))
-    since, until = _date(q.get("since")), _date(q.get("until"))
+    village, author = int_or_none(q.get("village")), int_or_none(q.get("author"))
+    since, until = date_or_none(q.get("since")), date_or_none(q.get("until"))
     filters: dict[str, Any] = {"kind": kind or "", "village": village, "author": author,
                                "since": since, "until": until}
     rows = await queries.list_queue(user.commune_id, kind=kind, village=village, author=author,
@@ -83,7 +68,7 @@ async def review_queue(request: Request, user: SignedIn, done: str | None = None
                        n: str | None = None) -> Template:
     notice = ""
     if done == "bulk":
-        notice = _("Entries approved: %(n)s.") % {"n": _int(n) or 0}
+        notice = _("Entries approved: %(n)s.") % {"n": int_or_none(n) or 0}
     elif done in DONE:
         notice = _(DONE[done])
     return page(request, "review/queue.html", "review/_queue.html", notice=notice,

@@ -133,7 +133,7 @@ async def export(request: Request, user: SignedIn) -> Response:
     commune = user.commune_id or 0
     f = queries.PeopleFilter(**{k: v for k, v in request.query_params.items()
                                 if k in queries.PeopleFilter.__struct_fields__ and k != "page"})
-    rows, _total = await queries.list_people(commune, f, limit=100000)
+    rows, _total = await queries.list_people(commune, f, limit=100000, with_count=False)
     await changes.record_export(actor_id=user.id, commune_id=commune, count=len(rows))
     area = await get_area(commune)
     code = area["code"] if area else "register"

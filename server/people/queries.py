@@ -145,17 +145,24 @@ def _decorate(row: dict[str, Any], freq: int, now: dt.date) -> dict[str, Any]:
 
 
 async def list_people(commune_id: int, f: PeopleFilter, *, limit: int = PAGE_SIZE,
-                      on_team_of: int | None = None) -> tuple[list[dict[str, Any]], int]:
-    """One page of the commune's register and the total number of matching people."""
+                      on_team_of: int | None = None,
+                      with_count: bool = True) -> tuple[list[dict[str, Any]], int]:
+    """One page of the commune's register and the total number of matching people
+    (-1 when `with_count` is off; `limit=0` skips the rows)."""
     freq = await get_visit_frequency(commune_id)
     sql, args = _where(commune_id, f, freq, on_team_of)
-    count = await Person.raw(f"SELECT COUNT(*) AS n FROM ({sql}) c", *args)
+    total = -1
+    if with_count:
+        count = await Person.raw(f"SELECT COUNT(*) AS n FROM ({sql}) c", *args)
+        total = int(count[0]["n"])
+    if limit == 0:
+        return [], total
     order = _ORDER.get(f.sort, _ORDER["due"])
     offset = (f.page_no - 1) * limit
     rows = await Person.raw(f"{sql} ORDER BY {order} LIMIT {int(limit)} OFFSET {int(offset)}",
                             *args)
     now = today()
-    return [_decorate(r, freq, now) for r in rows], int(count[0]["n"])
+    return [_decorate(r, freq, now) for r in rows], total
 
 
 async def count_due(commune_id: int) -> dict[str, int]:
@@ -176,7 +183,7 @@ async def list_caseload(user: CurrentUser) -> list[dict[str, Any]]:
         return []
     rows, _n = await list_people(
         user.commune_id, PeopleFilter(status="active", sort="due"), limit=5000,
-        on_team_of=user.id if user.role == "volunteer" else None)
+        on_team_of=user.id if user.role == "volunteer" else None, with_count=False)
     return rows
 
 

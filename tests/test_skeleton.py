@@ -34,6 +34,7 @@ def test_home_names_user_and_commune(world, as_user):
     r = as_user(world["alice"]).get("/")
     assert r.status_code == 200
     assert "Lê Thị Hoa" in r.text and "Xã Hoằng Kim" in r.text
+    assert r.headers["cache-control"] == "no-store"
     r = as_user(world["eve"]).get("/")
     assert "Tỉnh Thanh Hóa" in r.text
 

@@ -29,7 +29,10 @@ async def home(request: Request) -> Template | Redirect:
     from server.home import home_context
 
     context.update(await home_context(user))
-    return page(request, "home.html", **context)
+    response = page(request, "home.html", **context)
+    # The home page lists people supported (caseload, to-do): like person pages, never stored.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 class InviteIn(msgspec.Struct):

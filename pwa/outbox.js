@@ -488,7 +488,10 @@ async function renderList() {
       item.appendChild(why);
       const fix = document.createElement("a");
       fix.className = "button";
-      fix.href = `/${r.kind === "referral_status" ? "referrals" : r.kind + "s"}/new?outbox=${r.id}`;
+      // The record's own form, prefilled from the outbox with the server's errors.
+      fix.href = r.kind === "referral_status" && r.data && r.data.referral
+        ? `/referrals/${encodeURIComponent(r.data.referral)}?outbox=${r.id}`
+        : `/${r.kind}s/new?outbox=${r.id}`;
       fix.textContent = T.fix || "Fix";
       const drop = document.createElement("button");
       drop.type = "button";

@@ -148,3 +148,21 @@ def test_updates_feed_reports_review_decisions(world, as_user):
     assert carol.get("/api/v1/me/updates", params={"since": first["cursor"]}).json()[
         "updates"] == []
     assert bob.get("/api/v1/me/updates", params={"since": "yesterday"}).status_code == 400
+
+
+def test_concurrent_batches_with_the_same_records_store_each_once(world, as_user):
+    """Two phones' worth of requests racing (a retry while the first is still in flight)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pid = _setup(world)
+    batch = [_rec(_visit(pid, notes=f"#{i}")) for i in range(30)]
+    clients = [as_user(world["bob"]) for _ in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda c: c.post("/api/v1/sync", json={"records": batch}),
+                                clients))
+    assert all(a.status_code in (200, 201) for a in answers)
+    outcomes = [r["outcome"] for a in answers for r in a.json()["results"]]
+    assert outcomes.count("stored") == 30 and outcomes.count("unchanged") == 90
+    assert all(_count(b["id"]) == 1 for b in batch)
+    receipts = {tuple(r["receipt"] for r in a.json()["results"]) for a in answers}
+    assert len(receipts) == 1

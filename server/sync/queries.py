@@ -6,6 +6,8 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from server.db import write_transaction
+from server.i18n import _
 from server.records.tables import Entry
 from server.web import CurrentUser
 
@@ -22,6 +24,37 @@ async def sync_record(user: CurrentUser, kind: str, record_id: uuid.UUID, versio
     return SyncResult(id=str(record_id), outcome=result.outcome, state=result.state,
                       receipt=result.receipt, version=result.version,
                       errors=dict(result.errors or {}))
+
+
+async def sync_records(user: CurrentUser, records: list[Any]) -> list[Any]:
+    """Store a batch in ONE write transaction: on SQLite that is one connection and one write
+    lock for the batch instead of one per record (the budget is 2,000 records/s).
+
+    `submit_record` answers refusals as outcomes, it does not raise; should anything raise
+    anyway, the batch is rolled back and taken record by record, each in its own transaction,
+    so one bad record never blocks the others.
+    """
+    import logging
+
+    try:
+        async with write_transaction(Entry._meta.db):
+            return [await sync_record(user, r.kind, r.id, r.version, r.recorded_at, r.data)
+                    for r in records]
+    except Exception:  # noqa: BLE001 - logged; the per-record path below decides
+        logging.getLogger("donghanh.sync").exception("batch failed; retrying one by one")
+    results = []
+    for r in records:
+        try:
+            results.append(await sync_record(user, r.kind, r.id, r.version, r.recorded_at,
+                                             r.data))
+        except Exception:  # noqa: BLE001
+            logging.getLogger("donghanh.sync").exception("record %s failed", r.id)
+            from server.sync.routes import SyncResult
+
+            results.append(SyncResult(id=str(r.id), outcome="invalid",
+                                      errors={"_": _("The server could not store this record; "
+                                                     "it stays on the phone. Try again later.")}))
+    return results
 
 
 async def list_updates_for(user: CurrentUser, since: dt.datetime | None,

@@ -82,17 +82,18 @@ async def sync(request: Request, user: SignedIn) -> Response[Any]:
     if len(records) > MAX_BATCH:
         return Response({"detail": _("At most %(n)s records per batch.") % {"n": MAX_BATCH}},
                         status_code=413)
-    results: list[SyncResult] = []
+    results: list[SyncResult | None] = []
+    valid: list[SyncRecord] = []
     for raw in records:
         try:
-            record = msgspec.convert(raw, SyncRecord)
+            valid.append(msgspec.convert(raw, SyncRecord))
+            results.append(None)
         except msgspec.ValidationError:
             rid = str(raw.get("id", "")) if isinstance(raw, dict) else ""
             results.append(SyncResult(id=rid, outcome="invalid", errors=_shape_errors(raw)))
-            continue
-        results.append(await queries.sync_record(user, record.kind, record.id, record.version,
-                                                 record.recorded_at, record.data))
-    return Response(SyncAnswer(results=results))
+    stored = iter(await queries.sync_records(user, valid)) if valid else iter(())
+    answer = [r if r is not None else next(stored) for r in results]
+    return Response(SyncAnswer(results=answer))
 
 
 @get("/api/v1/me/updates", name="my-updates", summary="Review decisions on my records")

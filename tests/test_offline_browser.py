@@ -132,7 +132,7 @@ def test_fifty_records_made_offline_arrive_exactly_once(phone, live_server):
     # A flush tried while offline leaves each record "saved" once it has given up.
     page.wait_for_function(
         "async () => (await window.outbox.list()).every(r => r.status === 'saved')")
-    assert page.locator("#outbox-status").get_attribute("data-waiting") == "50"
+    page.wait_for_function("document.getElementById('outbox-status').dataset.waiting === '50'")
 
     page.context.set_offline(False)
     flush_until_empty(page)
@@ -165,15 +165,17 @@ def test_flaky_network_and_a_killed_server_lose_nothing(browser):
             context.set_offline(True)
             page.wait_for_timeout(30)
         context.set_offline(False)
-        # Kill the server (SIGKILL) in the middle of a sync, then bring it back.
-        more = [add(page, "visit", visit(pid, notes=f"late #{i}")) for i in range(100)]
+        # Kill the server (SIGKILL) while a batch is on the wire, then bring it back.
         context.set_offline(True)
+        more = [add(page, "visit", visit(pid, notes=f"late #{i}")) for i in range(200)]
         context.set_offline(False)
         page.evaluate("window.outbox.flush(); 0")
-        page.wait_for_timeout(40)
+        page.wait_for_function(
+            "async () => (await window.outbox.list()).some(r => r.status === 'sending')")
         server.kill()
-        page.evaluate("window.outbox.flush()")
-        assert page.evaluate("window.outbox.count()") > 0  # nothing dropped while it was down
+        page.evaluate("window.outbox.flush()")  # the server is down: everything unsent stays
+        left = page.evaluate("window.outbox.count()")
+        assert left == sum(1 for s in statuses(page).values() if s in ("saved", "sending"))
         server.start()
         flush_until_empty(page, tries=40)
         assert stored_once(server, ids + more)

@@ -161,3 +161,10 @@ def test_audit_log_isolation(world, as_user, client):
     assert "Không phải hoạt động thật." in dave.text and "Thiếu số người dự." not in dave.text
     r = client.get("/audit", follow_redirects=False)
     assert r.status_code in (302, 303) and r.headers["location"].startswith("/signin")
+
+
+def test_filter_ids_too_big_for_the_database_are_ignored(world, as_user):
+    """32-bit ids on PostgreSQL: a huge number in a filter is "no match", never a 500."""
+    alice = as_user(world["alice"])
+    for url in ("/audit?user=99999999999", "/review?village=99999999999&author=99999999999"):
+        assert alice.get(url).status_code == 200, url

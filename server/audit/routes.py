@@ -15,7 +15,7 @@ from litestar.response import Template
 from server.areas.queries import list_users_in_area
 from server.audit import queries
 from server.i18n import N_, _
-from server.web import SignedIn, date_or_none, int_or_none, page
+from server.web import SignedIn, date_or_none, db_id, int_or_none, page
 
 PER_PAGE = 50
 ACTION_LABELS = {
@@ -50,7 +50,7 @@ async def audit_log(request: Request, user: SignedIn) -> Template:
         raise NotFoundException()
     q = request.query_params
     person_text = (q.get("person") or "").strip()[:40]
-    actor = int_or_none(q.get("user"))
+    actor = db_id(q.get("user"))
     action = (q.get("action") or "").strip()[:40]
     since, until = date_or_none(q.get("since")), date_or_none(q.get("until"))
     page_no = max(1, min(int_or_none(q.get("page")) or 1, 100000))

@@ -21,7 +21,7 @@ from server.areas.tables import Area, User
 from server.i18n import N_, _
 from server.people.labels import CATEGORIES, category_label, fold, today
 from server.people.tables import CategoryPeriod, Person, TeamMember
-from server.web import CurrentUser
+from server.web import CurrentUser, db_id
 
 DUE_SOON_DAYS = 7
 PAGE_SIZE = 25
@@ -43,12 +43,6 @@ class PeopleFilter(msgspec.Struct):
     @property
     def page_no(self) -> int:
         return max(1, int(self.page)) if self.page.isdigit() else 1
-
-
-def is_db_int(value: int | str) -> bool:
-    """A positive id that fits the database's integer columns (PostgreSQL refuses larger)."""
-    text = str(value)
-    return text.isdigit() and 0 < int(text) < 2**31
 
 
 def _as_date(value: Any) -> dt.date | None:
@@ -101,17 +95,17 @@ def _where(commune_id: int, f: PeopleFilter, freq: int, on_team_of: int | None) 
         # not "Văn"), or any part of the code.
         clauses.append("((' ' || x.search_text) LIKE {} OR LOWER(x.code) LIKE {})")
         args += [f"% {word}%", f"%{word}%"]
-    if is_db_int(f.village):
+    village = db_id(f.village)
+    if village is not None:
         clauses.append("x.village = {}")
-        args.append(int(f.village))
+        args.append(village)
     if f.category in CATEGORIES:
         clauses.append("x.category = {}")
         args.append(f.category)
     if f.status in ("active", "ended"):
         clauses.append("x.status = {}")
         args.append(f.status)
-    supporter = on_team_of if on_team_of is not None else (
-        int(f.supporter) if is_db_int(f.supporter) else None)
+    supporter = on_team_of if on_team_of is not None else db_id(f.supporter)
     if supporter is not None:
         clauses.append('EXISTS (SELECT 1 FROM team_member t WHERE t.person = x.id '
                        'AND t."user" = {} AND t.end_date IS NULL)')
@@ -194,7 +188,7 @@ async def get_person_for(user: CurrentUser, person_id: int) -> dict[str, Any]:
     currently are; nobody else sees any person.
     """
     if user.commune_id is None or user.role not in ("volunteer", "official") or \
-            not is_db_int(person_id):
+            db_id(person_id) is None:
         raise NotFoundException()
     row = await Person.select(*Person.all_columns(), Person.village.name.as_alias(
         "village_name")).where((Person.id == person_id) & (Person.commune == user.commune_id)) \

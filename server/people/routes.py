@@ -36,7 +36,7 @@ from server.people.labels import (
     sex_label,
     today,
 )
-from server.web import SignedIn, page
+from server.web import SignedIn, db_id, page
 
 OFFICIAL = {"roles": ("official",)}
 FIELD_USERS = {"roles": ("official", "volunteer")}
@@ -210,7 +210,7 @@ async def team_assign(user: SignedIn, person_id: int,
                       data: URLEncodedBody[TeamIn]) -> Redirect:
     person = await queries.get_person_for(user, person_id)
     error = ""
-    if not queries.is_db_int(data.user_id) or data.role not in ("primary", "member"):
+    if db_id(data.user_id) is None or data.role not in ("primary", "member"):
         error = "choose"
     elif person["status"] != "active":
         error = "ended"
@@ -228,7 +228,7 @@ async def team_assign(user: SignedIn, person_id: int,
       include_in_schema=False, opt=OFFICIAL)
 async def team_unassign(user: SignedIn, person_id: int, member_id: int) -> Redirect:
     person = await queries.get_person_for(user, person_id)
-    if not queries.is_db_int(member_id) or not await changes.unassign_member(
+    if db_id(member_id) is None or not await changes.unassign_member(
             actor_id=user.id, person=person, member_id=member_id):
         raise NotFoundException()
     return Redirect(path=f"/people/{person_id}?saved=1#team", status_code=303)

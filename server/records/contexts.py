@@ -15,12 +15,7 @@ from schema.enums import label
 from server.i18n import _
 from server.records import listing
 from server.records.validation import vn_today
-from server.web import CurrentUser
-
-
-def _int(value: Any) -> int | None:
-    text = str(value or "")
-    return int(text) if text.isdigit() and len(text) < 10 else None
+from server.web import CurrentUser, db_id
 
 
 async def _people(user: CurrentUser, values: dict[str, Any]) -> list[tuple[int, str]]:
@@ -28,7 +23,7 @@ async def _people(user: CurrentUser, values: dict[str, Any]) -> list[tuple[int, 
         return []  # the cached blank form holds no names (filled on the phone)
     q = str(values.get("q") or "")[:60]
     rows = await listing.list_caseload_for_picker(user, q)
-    chosen = _int(values.get("person"))
+    chosen = db_id(values.get("person"))
     if chosen and q and all(r["id"] != chosen for r in rows):
         rows = [r for r in await listing.list_caseload_for_picker(user) if r["id"] == chosen] \
             + rows
@@ -75,6 +70,6 @@ async def defaults(kind: str, user: CurrentUser, params: dict[str, Any]) -> dict
         org = await listing.get_user_organisation(user.id)
         if org:
             values["organisation"] = str(org)
-    if kind in ("visit", "referral") and _int(params.get("person")):
+    if kind in ("visit", "referral") and db_id(params.get("person")):
         values["person"] = str(params["person"])
     return values

@@ -23,7 +23,7 @@ from server.db import write_transaction
 from server.records.tables import Entry
 from server.reports.periods import Period
 from server.reports.tables import FinalReport
-from server.web import CurrentUser
+from server.web import CurrentUser, db_id
 
 PENDING = ("submitted", "returned")
 KINDS = ("visit", "talk", "referral")
@@ -67,15 +67,6 @@ def as_date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(value)[:10])
 
 
-MAX_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL: a bigger number is simply not found
-
-
-def to_id(raw: str | int | None) -> int | None:
-    """A database id from user input, or None (never an overflow error on PostgreSQL)."""
-    text = str(raw if raw is not None else "").strip()
-    if not text.isdigit() or len(text) > 10 or int(text) > MAX_ID:
-        return None
-    return int(text)
 
 
 async def _rows(sql: str, *args: Any) -> list[dict[str, Any]]:
@@ -395,7 +386,7 @@ async def list_entries_behind(commune_id: int, period: Period, *, kind: str, pen
     if column in FILTER_COLUMNS and value is not None:
         if column in ("author", "village"):
             sql += f' AND e."{column}" = {{}}'
-            args.append(to_id(value) or -1)
+            args.append(db_id(value) or -1)
         elif value == "":
             sql += f' AND e."{column}" IS NULL'
         else:
@@ -462,7 +453,7 @@ async def list_final_reports(area_id: int, period: Period | None = None) -> list
 
 async def get_final_report_for(user: CurrentUser, report_id: int) -> dict[str, Any]:
     """A finalised report of an area the user may report on, or 404."""
-    if to_id(report_id) is None:
+    if db_id(report_id) is None:
         raise NotFoundException()
     row = await FinalReport.select(
         *FinalReport.all_columns(),

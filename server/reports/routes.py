@@ -32,7 +32,7 @@ from server.reports.periods import (
 )
 from server.reports.svg import bar_chart
 from server.reports.xlsx import workbook_bytes
-from server.web import SignedIn, page
+from server.web import SignedIn, db_id, page
 
 REPORTERS = {"roles": ("official", "supervisor")}
 OFFICIAL = {"roles": ("official",)}
@@ -53,7 +53,7 @@ def _form(params: Mapping[str, str]) -> PeriodIn:
 
 
 def _area_id(raw: str) -> int | None:
-    return queries.to_id(raw)
+    return db_id(raw)
 
 
 def report_query(area_id: int, period: Period, **extra: str) -> str:
@@ -237,7 +237,7 @@ async def report_final_xlsx(user: SignedIn, report_id: int) -> Response:
 @get("/reports/compare", name="report-compare", include_in_schema=False, opt=REPORTERS)
 async def report_compare(request: Request, user: SignedIn) -> Template:
     a, b = request.query_params.get("a", ""), request.query_params.get("b", "")
-    a_id, b_id = queries.to_id(a), queries.to_id(b)
+    a_id, b_id = db_id(a), db_id(b)
     if a_id is None or b_id is None:
         raise NotFoundException()
     old = await queries.get_final_report_for(user, a_id)

@@ -26,7 +26,7 @@ from server.review.diff import (
     show_value,
     state_label,
 )
-from server.web import SignedIn, current_user, date_or_none, int_or_none, page, wants_json
+from server.web import SignedIn, current_user, date_or_none, db_id, int_or_none, page, wants_json
 
 OFFICIAL = {"roles": ("official",)}
 DONE = {"approve": N_("Entry approved."), "return": N_("Entry returned to its author."),
@@ -50,7 +50,7 @@ async def _queue_context(request: Request, user: SignedIn) -> dict[str, Any]:
         raise NotFoundException()
     q = request.query_params
     kind = q.get("kind") if q.get("kind") in KIND_LABELS else None
-    village, author = int_or_none(q.get("village")), int_or_none(q.get("author"))
+    village, author = db_id(q.get("village")), db_id(q.get("author"))
     since, until = date_or_none(q.get("since")), date_or_none(q.get("until"))
     filters: dict[str, Any] = {"kind": kind or "", "village": village, "author": author,
                                "since": since, "until": until}

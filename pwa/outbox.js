@@ -286,8 +286,8 @@ function requestBackgroundSync() {
 async function refreshStatus() {
   const el = document.getElementById("outbox-status");
   if (!el || !USER) return;
-  const waiting = await count().catch(() => 0);
   const all = await getAll("records").catch(() => []);
+  const waiting = all.filter((r) => r.status === "saved" || r.status === "sending").length;
   const attention = all.filter((r) => r.status === "attention").length;
   const last = await getMeta("lastSync").catch(() => null);
   const lastText = last ? new Date(last).toLocaleTimeString(document.documentElement.lang || "vi", { hour: "2-digit", minute: "2-digit" }) : (T.never || "—");

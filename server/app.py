@@ -5,6 +5,7 @@ Every domain package may define `route_handlers` in its `routes.py`; they are mo
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,13 @@ SW_SHELL = ("/app", "/outbox", "/visits/new?shell=1", "/talks/new?shell=1",
 async def service_worker() -> Response[str]:
     """The service worker, with the versioned asset list written in: any asset change
     changes this file, so browsers install the new version on their next visit."""
+    return Response(_service_worker_source(), media_type="text/javascript",
+                    headers={"Service-Worker-Allowed": "/", "Cache-Control": "no-cache"})
+
+
+@cache
+def _service_worker_source() -> str:
+    """Built once per process: the assets cannot change under a running server."""
     import hashlib
     import json
 
@@ -74,10 +82,8 @@ async def service_worker() -> Response[str]:
     source = (web.PWA_DIR / "sw.js").read_text()
     version = hashlib.sha256((source + "".join(assets) + "".join(SW_SHELL)).encode()) \
         .hexdigest()[:12]
-    body = source.replace("__VERSION__", version).replace("__ASSETS__", json.dumps(assets)) \
+    return source.replace("__VERSION__", version).replace("__ASSETS__", json.dumps(assets)) \
         .replace("__SHELL__", json.dumps(list(SW_SHELL)))
-    return Response(body, media_type="text/javascript",
-                    headers={"Service-Worker-Allowed": "/", "Cache-Control": "no-cache"})
 
 
 @get("/manifest.webmanifest", include_in_schema=False, name="manifest")

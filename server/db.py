@@ -83,9 +83,7 @@ class KeptSQLiteEngine(SQLiteEngine):
         self, query: str, args: list[Any] | None = None, query_type: str = "generic",
         table: Any = None,
     ) -> Any:
-        connection = await self._kept_connection()
-        async with connection.execute(query, args or []) as cursor:
-            return await cursor.fetchall()
+        return await self._run_in_existing_connection(await self._kept_connection(), query, args)
 
     async def _run_in_existing_connection(
         self, connection: Any, query: str, args: list[Any] | None = None,

@@ -6,18 +6,9 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import enrol
-from tests.test_offline_browser import live_person, wait_outbox
+from tests.test_offline_browser import flush_until_empty, live_person, wait_outbox
 
 pytestmark = pytest.mark.browser
-
-
-def _drain(page) -> None:
-    for _ in range(30):
-        page.evaluate("window.outbox.flush()")
-        if page.evaluate("window.outbox.count()") == 0:
-            return
-        page.wait_for_timeout(200)
-    raise AssertionError("outbox did not drain")
 
 
 def _states(page) -> list[str]:
@@ -55,7 +46,7 @@ def test_fill_and_submit_each_form_on_a_phone(phone, live_server):
     page.locator("#referral-form button[type=submit]").click()
     page.wait_for_url("**/outbox")
 
-    _drain(page)
+    flush_until_empty(page, tries=30)
     assert sorted(_states(page)) == ["received"] * 3
     kinds = live_server.sql("SELECT kind FROM entry WHERE person = ? OR kind = 'talk' AND "
                             "notes = ''", pid)
@@ -93,5 +84,5 @@ def test_blank_form_offline_uses_the_phones_caseload(phone, live_server):
     page.wait_for_function("async () => (await window.outbox.list()).every(r => r.status === 'saved')")
     assert _states(page) == ["saved"]
     page.context.set_offline(False)
-    _drain(page)
+    flush_until_empty(page, tries=30)
     assert _states(page) == ["received"]

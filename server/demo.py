@@ -11,6 +11,7 @@ from typing import Any
 
 from server.areas.queries import create_user
 from server.areas.tables import Area, Organisation
+from server.home import CONTRIBUTORS
 from server.web import optional_module
 
 ORGANISATIONS = [
@@ -18,7 +19,6 @@ ORGANISATIONS = [
     ("HND", "Hội Nông dân"), ("MTTQ", "Mặt trận Tổ quốc"), ("CAX", "Công an xã"),
     ("TYT", "Trạm y tế"),
 ]
-CONTRIBUTORS = ("people", "records", "review", "reports")
 
 
 async def _area(code: str, name: str, level: str, parent: int | None, **extra: Any) -> int:

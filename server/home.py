@@ -14,7 +14,7 @@ CONTRIBUTORS = ("people", "records", "review", "reports")
 
 
 async def home_context(user: CurrentUser) -> dict[str, Any]:
-    context: dict[str, Any] = {}
+    context: dict[str, Any] = {"home_areas": CONTRIBUTORS}
     for name in CONTRIBUTORS:
         module = optional_module(f"server.{name}.home")
         contribute = getattr(module, f"home_{user.role}", None)

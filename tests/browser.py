@@ -9,42 +9,27 @@ user through the enrolment page and lands on the home page.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+from tests.harness import CHROMIUM_ARGS, ROOT, AppProcess, launch_chromium
+
+__all__ = ["CHROMIUM_ARGS", "LiveServer", "add_authenticator", "enrol"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+class LiveServer(AppProcess):
+    """An app process on 127.0.0.1 with its own SQLite file and the demo data; can be killed
+    and restarted."""
 
-
-@dataclass
-class LiveServer:
-    """An app process on 127.0.0.1 with its own database file; can be killed and restarted."""
-
-    port: int = field(default_factory=free_port)
-    dbdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="donghanh-live-")))
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://localhost:{self.port}"
+    def __init__(self) -> None:
+        super().__init__(start_timeout=30)
+        self.dbdir = Path(tempfile.mkdtemp(prefix="donghanh-live-"))
 
     @property
     def env(self) -> dict[str, str]:
@@ -63,36 +48,6 @@ class LiveServer:
 
     def prepare(self) -> None:
         self.cli("serve-prepare")
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "server.app:app", "--host", "127.0.0.1",
-             "--port", str(self.port), "--no-access-log", "--log-level", "warning"],
-            cwd=ROOT, env=self.env)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1)
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("live server did not start")
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown, no flush — what a crash looks like."""
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-            self.proc = None
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-            self.proc = None
 
     def enrol_link(self, name: str) -> str:
         return self.cli("enrol-link", "--name", name).strip().splitlines()[-1]
@@ -130,8 +85,7 @@ def playwright_instance() -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def browser(playwright_instance: Any) -> Iterator[Any]:
-    b = playwright_instance.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                            args=CHROMIUM_ARGS)
+    b = launch_chromium(playwright_instance)
     yield b
     b.close()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.bench.generate import Scale, build, generate
+from tests.bench.generate import Scale, build, generate
 from tests.conftest import run
 
 TINY = Scale(communes=2, people=30, visits=300, talks=30, referrals=30)

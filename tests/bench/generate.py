@@ -1,6 +1,6 @@
 """A realistic dataset, reproducible from a seed, written in bulk into the configured database.
 
-`python -m server.bench.generate --scale commune|district|province [--seed N]` (behind
+`python -m tests.bench.generate --scale commune|district|province [--seed N]` (behind
 `scripts/generate-data`). Province scale: 100 communes with 5-10 villages each, 10,000 people
 across the categories with category history and management teams, one official and 5-10
 volunteers per commune and a province supervisor, 1,000,000 visits, 100,000 talks and 100,000

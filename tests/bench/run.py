@@ -19,7 +19,6 @@ import logging
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,6 +26,8 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+
+from tests.harness import CHROMIUM, AppProcess, free_port, launch_chromium
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PY = sys.executable
@@ -41,12 +42,6 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # ---------------------------------------------------------------- the database and the server
@@ -64,7 +59,7 @@ class Database:
 
     def _generate(self, env: dict[str, str]) -> None:
         began = time.perf_counter()
-        subprocess.run([PY, "-m", "server.bench.generate", "--scale", self.scale, "--seed",
+        subprocess.run([PY, "-m", "tests.bench.generate", "--scale", self.scale, "--seed",
                         str(self.seed)], env={**os.environ, **env}, cwd=ROOT, check=True,
                        stdout=sys.stderr)
         self.generate_seconds = time.perf_counter() - began
@@ -83,7 +78,7 @@ class Database:
             log(f"PostgreSQL on 127.0.0.1:{port}; generating the {self.scale} dataset ...")
             self._generate(self.env)
             return
-        from server.bench.generate import DATA_VERSION
+        from tests.bench.generate import DATA_VERSION
 
         cached = VAR / f"{self.scale}-s{self.seed}-v{DATA_VERSION}.sqlite"
         if not cached.exists():
@@ -115,58 +110,23 @@ class Database:
                 log(f"cleanup: {exc}")
 
 
-class Server:
+class Server(AppProcess):
+    """The app (or the bare endpoint) under measurement; its log is kept when it holds a
+    traceback."""
+
     def __init__(self, env: dict[str, str], target: str = "server.app:app") -> None:
-        self.target = target
-        self.port = free_port()
-        self.base = f"http://localhost:{self.port}"
-        self.env = env
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log_path = VAR / f"server-{os.getpid()}-{self.port}.log"
-
-    def start(self) -> None:
-        import httpx
-
-        with self.log_path.open("wb") as out:  # tracebacks of failing pages go here
-            self.proc = subprocess.Popen(
-                [PY, "-m", "uvicorn", self.target, "--host", "127.0.0.1", "--port",
-                 str(self.port), "--no-access-log", "--log-level", "warning"],
-                cwd=ROOT, env={**os.environ, **self.env}, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit("the server did not start")
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise SystemExit("the server did not answer /healthz within 60 s")
-
-    def peak_rss_mb(self) -> float | None:
-        if self.proc is None:
-            return None
-        try:
-            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        except OSError:
-            return None
-        return None
+        port = free_port()
+        super().__init__(env, target, port=port, log=VAR / f"server-{os.getpid()}-{port}.log")
+        self.base = self.url
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        if self.log_path.exists() and not self.has_errors():
+        super().stop()
+        if self.log_path and self.log_path.exists() and not self.has_errors():
             self.log_path.unlink()
 
     def has_errors(self) -> bool:
-        return self.log_path.exists() and b"Traceback" in self.log_path.read_bytes()
+        return bool(self.log_path and self.log_path.exists()
+                    and b"Traceback" in self.log_path.read_bytes())
 
 
 # ---------------------------------------------------------------- who the bench signs in as
@@ -301,17 +261,14 @@ class Bench:
     # -- 2. page weight in Chromium
 
     def page_weight(self) -> None:
-        if not Path("/usr/bin/chromium").exists():
-            self.add("page weight", "n/a (no /usr/bin/chromium)")
+        if not Path(CHROMIUM).exists():
+            self.add("page weight", f"n/a (no {CHROMIUM})")
             return
         from playwright.sync_api import sync_playwright
 
         visit_form = "/visits/new" if self.has("/visits/new") else None
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=[
-                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync"])
+            browser = launch_chromium(p)
             try:
                 context = browser.new_context()
                 sw: list[list[Any]] = []  # the service worker's own network requests
@@ -474,7 +431,7 @@ class Bench:
     # -- 4. server latency and throughput
 
     def latency(self) -> None:
-        from server.bench.load import run_load
+        from tests.bench.load import run_load
 
         who = self.who
         person = who["caseload"][0] if who["caseload"] else None
@@ -664,7 +621,7 @@ class Bench:
 
         import msgspec
 
-        from server.bench.generate import ENTRY_COLS
+        from tests.bench.generate import ENTRY_COLS
 
         who = self.who
         now = dt.datetime.now(dt.UTC)
@@ -825,7 +782,7 @@ def main(argv: list[str] | None = None) -> int:
         env["PUBLIC_ORIGIN"] = server.base
         os.environ.update(env)  # this process reads the same database (sessions, raw inserts)
         server.start()
-        bare = Server({}, "server.bench.bare:app")
+        bare = Server({}, "tests.bench.bare:app")
         bare.start()
         log(f"Serving on {server.base} ({db.engine_name}, {args.scale} scale)")
         who = asyncio.run(prepare_identities())
@@ -859,7 +816,7 @@ def main(argv: list[str] | None = None) -> int:
         path = out_dir / f"{stamp}-{db.engine_name}-{args.scale}.json"
         path.write_text(json.dumps(result, indent=2, default=str))
         print(f"\nJSON: {path.relative_to(ROOT)}")
-        if server.has_errors():
+        if server.has_errors() and server.log_path:
             print(f"The server logged errors: {server.log_path.relative_to(ROOT)} (kept)")
         return 0
     finally:

@@ -174,8 +174,46 @@ def choose_locale(scope: Scope) -> str:
     return settings.default_locale
 
 
-def security_headers_middleware(app: ASGIApp) -> ASGIApp:
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+# Every answer is `Cache-Control: no-store` unless its route opts in with `opt={"cache": ...}`
+# (and then only for a 2xx answer): a new route is private by default, whatever it sets itself.
+STATIC = {"cache": "static"}          # keeps its own header: versioned files, a year, public
+REVALIDATE = {"cache": "revalidate"}  # the service worker and manifest: `no-cache`
+SHELL = {"cache": "shell"}            # person-free pages the service worker keeps
+BLANK_FORM = {"cache": "blank-form"}  # a form: person-free (a shell page) only at `?shell=1`
+
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+)
+
+
+def cache_control_for(scope: Scope, status: int, own: str | None) -> str:
+    handler = scope.get("route_handler")
+    policy = handler.opt.get("cache") if handler is not None else None
+    if not 200 <= status < 300:
+        return "no-store"  # errors and redirects say who is (not) signed in
+    if policy == "static" and own:
+        return own
+    if policy == "revalidate":
+        return "no-cache"
+    if policy == "shell" or (policy == "blank-form" and scope.get("query_string") == b"shell=1"):
+        return "private, no-cache"
+    return "no-store"
+
+
+def guard_answers(app: ASGIApp) -> ASGIApp:
+    """The outermost ASGI wrapper: the locale, the security headers and the cache policy on
+    every HTTP answer.
+
+    It sits outside Litestar's whole stack because some answers never pass through the
+    middleware of a route: CSRF refusals (the CSRF middleware raises, and the app-level
+    exception handler answers with the original `send`), 404/405 for unknown routes, and
+    errors raised by middleware.
+    """
+
+    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
@@ -184,21 +222,16 @@ def security_headers_middleware(app: ASGIApp) -> ASGIApp:
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableScopeHeaders.from_message(message)
-                headers.setdefault("Content-Security-Policy", CSP)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("Referrer-Policy", "same-origin")
-                headers.setdefault("X-Frame-Options", "DENY")
+                for name, value in SECURITY_HEADERS:
+                    headers.setdefault(name, value)  # a page may make them stricter
                 headers.setdefault("Content-Language", i18n.get_locale())
-                ctype = headers.get("content-type") or ""
-                if ctype.startswith(("text/html", "application/json")) and "cache-control" \
-                        not in headers:
-                    # Pages and API answers are personal: never stored by shared caches.
-                    headers["Cache-Control"] = "private, no-cache"
+                headers["Cache-Control"] = cache_control_for(
+                    scope, message["status"], headers.get("cache-control"))
             await send(message)
 
         await app(scope, receive, send_wrapper)
 
-    return middleware
+    return guarded
 
 
 # ---------------------------------------------------------------- errors

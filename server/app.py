@@ -27,7 +27,6 @@ from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import File
 from litestar.static_files import create_static_files_router
-from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
 
 from server import i18n, web
@@ -129,7 +128,7 @@ def create_app() -> Litestar:
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine,
                                        engine_callback=_configure_jinja),
         middleware=[session_config.middleware],
-        stores={"sessions": DatabaseSessionStore(), "signin_rate": MemoryStore()},
+        stores={"sessions": DatabaseSessionStore()},
         csrf_config=CSRFConfig(secret=settings.secret_key, cookie_secure=settings.secure_cookies,
                                cookie_samesite="lax",
                                exclude=["/healthz", "/static/", "/sw.js", "/manifest.webmanifest"]),

@@ -321,3 +321,19 @@ def test_attempts_are_counted_atomically_under_concurrency(fresh_db):
             *(count_attempt("SharedRateLimitMiddleware::203.0.113.9", 60) for _ in range(40)))]
 
     assert sorted(run(burst())) == list(range(1, 41))
+
+
+def test_a_browser_whose_session_was_ended_can_sign_in_again(world, app):
+    """Its cookie names a tombstone, which nothing may write: the sign-in (and the challenge
+    it asks for first) goes to a new session id."""
+    from server.auth.store import end_sessions_of
+
+    browser = _browser(app)
+    key = _enrol(browser, world["bob"])
+    ended = browser.cookies.get("session")
+    run(end_sessions_of(world["bob"]))
+    assert browser.get("/", follow_redirects=False).status_code == 302
+    r = _login(browser, key)
+    assert r.status_code == 201, r.text
+    assert browser.cookies.get("session") != ended
+    assert "Nguyễn Văn Bình" in browser.get("/").text

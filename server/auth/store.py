@@ -117,7 +117,9 @@ class QuietSessionBackend(ServerSideSessionBackend):
     """
 
     def get_session_id(self, connection: ASGIConnection) -> str:
-        if not connection.scope.get(_RENEW):
+        # The browser's id is kept only for a live session the store holds. An id it does not
+        # hold is never adopted: it may be a tombstone (which nothing may write) or planted.
+        if connection.scope.get("_session_loaded") and not connection.scope.get(_RENEW):
             return super().get_session_id(connection)
         if not connection.scope.get(_NEW_ID):
             connection.scope[_NEW_ID] = self.generate_session_id()  # type: ignore[literal-required]
@@ -187,7 +189,10 @@ class SharedRateLimitMiddleware(RateLimitMiddleware):
             # The header helpers read the count as the length of a history.
             seen = CacheObject(history=[reset_at] * min(hits, self.max_requests),
                                reset=reset_at)
+            headers = self.config.set_rate_limit_headers
             if hits > self.max_requests:
-                raise TooManyRequestsException(headers=self.create_response_headers(seen))
-            send = self.create_send_wrapper(send=send, cache_object=seen)
+                raise TooManyRequestsException(
+                    headers=self.create_response_headers(seen) if headers else None)
+            if headers:
+                send = self.create_send_wrapper(send=send, cache_object=seen)
         await self.app(scope, receive, send)

@@ -223,7 +223,7 @@ def guard_answers(app: ASGIApp) -> ASGIApp:
             if message["type"] == "http.response.start":
                 headers = MutableScopeHeaders.from_message(message)
                 for name, value in SECURITY_HEADERS:
-                    headers.setdefault(name, value)  # a page may make them stricter
+                    headers.setdefault(name, value)  # a page may set its own (enrol: no-referrer)
                 headers.setdefault("Content-Language", i18n.get_locale())
                 headers["Cache-Control"] = cache_control_for(
                     scope, message["status"], headers.get("cache-control"))

@@ -102,11 +102,6 @@ async def renew_session(connection: ASGIConnection, key: str = "session") -> Non
     connection.scope[_RENEW] = True  # type: ignore[literal-required]
 
 
-async def forget_session(key: str) -> None:
-    """Drop a browser's session row (also a tombstone) before a fresh sign-in on it."""
-    await Session.delete().where(Session.key == key)
-
-
 class QuietSessionBackend(ServerSideSessionBackend):
     """Litestar's server-side sessions, minus the database write on every response.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,7 +25,15 @@ from litestar.exceptions import (
 )
 from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect, Template
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import (
+    ASGIApp,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
 
 from server import i18n
 from server.i18n import _
@@ -219,8 +228,11 @@ def guard_answers(app: ASGIApp) -> ASGIApp:
             return
         i18n.set_locale(choose_locale(scope))
 
+        sent: dict[str, bool] = {}
+
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
+                sent["started"] = True
                 headers = MutableScopeHeaders.from_message(message)
                 for name, value in SECURITY_HEADERS:
                     headers.setdefault(name, value)  # a page may set its own (enrol: no-referrer)
@@ -229,7 +241,23 @@ def guard_answers(app: ASGIApp) -> ASGIApp:
                     scope, message["status"], headers.get("cache-control"))
             await send(message)
 
-        await app(scope, receive, send_wrapper)
+        try:
+            await app(scope, receive, send_wrapper)
+        except Exception:
+            if sent.get("started"):
+                raise
+            # Even the error page failed (Litestar's last handler raised): answer here rather
+            # than let the server send a bare 500 without the headers.
+            logging.getLogger("donghanh").exception("the error page itself failed")
+            start: HTTPResponseStartEvent = {
+                "type": "http.response.start", "status": 500,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8")]}
+            await send_wrapper(start)
+            body: HTTPResponseBodyEvent = {
+                "type": "http.response.body", "more_body": False, "body": _(
+                    "Something went wrong on the server. Nothing you saved on the phone is "
+                    "lost; please try again.").encode()}
+            await send(body)
 
     return guarded
 

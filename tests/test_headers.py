@@ -223,3 +223,25 @@ def test_rate_limit_refusal_has_the_headers(client):
     assert r.status_code == 429
     assert_security_headers(r, "429")
     assert r.headers["cache-control"] == "no-store"
+
+
+def test_when_even_the_error_page_fails_the_answer_has_the_headers(fresh_db):
+    """The last resort: Litestar's own handler for every exception raised too."""
+    from server.app import create_app
+
+    @get("/test-only/boom", include_in_schema=False, sync_to_thread=False)
+    def boom() -> str:
+        raise RuntimeError("a bug")
+
+    def failing_error_page(request: Any, exc: Exception) -> Response:
+        raise RuntimeError("the error page is broken too")
+
+    broken = create_app()
+    broken.exception_handlers[Exception] = failing_error_page
+    broken.register(boom)
+    client = TestClient(broken, base_url="http://localhost:8000", raise_server_exceptions=False)
+    r = client.get("/test-only/boom")
+    assert r.status_code == 500
+    assert_security_headers(r, "500 without an error page")
+    assert r.headers["cache-control"] == "no-store"
+    assert "Những gì bạn đã lưu trên điện thoại không bị mất" in r.text

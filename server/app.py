@@ -27,7 +27,6 @@ from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import File
 from litestar.static_files import create_static_files_router
-from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
 
 from server import i18n, web
@@ -64,7 +63,7 @@ SW_SHELL = ("/app", "/outbox", "/visits/new?shell=1", "/talks/new?shell=1",
             "/referrals/new?shell=1")
 
 
-@get("/sw.js", include_in_schema=False, name="service-worker")
+@get("/sw.js", include_in_schema=False, name="service-worker", opt=web.REVALIDATE)
 async def service_worker() -> Response[str]:
     """The service worker, with the versioned asset list written in: any asset change
     changes this file, so browsers install the new version on their next visit."""
@@ -86,7 +85,7 @@ def _service_worker_source() -> str:
         .replace("__SHELL__", json.dumps(list(SW_SHELL)))
 
 
-@get("/manifest.webmanifest", include_in_schema=False, name="manifest")
+@get("/manifest.webmanifest", include_in_schema=False, name="manifest", opt=web.REVALIDATE)
 async def manifest() -> File:
     return File(web.PWA_DIR / "manifest.webmanifest", media_type="application/manifest+json",
                 content_disposition_type="inline", headers={"Cache-Control": "no-cache"})
@@ -95,6 +94,16 @@ async def manifest() -> File:
 @get("/healthz", include_in_schema=False, name="health")
 async def health() -> dict[str, str]:
     return {"status": "ok"}
+
+
+class DongHanh(Litestar):
+    """Litestar, with `web.guard_answers` around its whole ASGI stack: headers and the cache
+    policy on every answer, also those given outside the route middleware (CSRF refusals,
+    unknown routes)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.asgi_handler = web.guard_answers(self.asgi_handler)
 
 
 def create_app() -> Litestar:
@@ -109,17 +118,17 @@ def create_app() -> Litestar:
     static = create_static_files_router(
         path="/static", directories=[web.PWA_DIR], name="static",
         cache_control=CacheControlHeader(max_age=31536000, public=True),
-        include_in_schema=False,
+        include_in_schema=False, opt=web.STATIC,
     )
-    return Litestar(
+    return DongHanh(
         route_handlers=[service_worker, manifest, health, static, *_domain_routes()],
         plugins=[HTMXPlugin()],
         guards=[web.role_guard],
         dependencies={"user": Provide(web.provide_user)},
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine,
                                        engine_callback=_configure_jinja),
-        middleware=[web.security_headers_middleware, session_config.middleware],
-        stores={"sessions": DatabaseSessionStore(), "signin_rate": MemoryStore()},
+        middleware=[session_config.middleware],
+        stores={"sessions": DatabaseSessionStore()},
         csrf_config=CSRFConfig(secret=settings.secret_key, cookie_secure=settings.secure_cookies,
                                cookie_samesite="lax",
                                exclude=["/healthz", "/static/", "/sw.js", "/manifest.webmanifest"]),

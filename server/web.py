@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,7 +25,15 @@ from litestar.exceptions import (
 )
 from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect, Template
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import (
+    ASGIApp,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
 
 from server import i18n
 from server.i18n import _
@@ -174,31 +183,83 @@ def choose_locale(scope: Scope) -> str:
     return settings.default_locale
 
 
-def security_headers_middleware(app: ASGIApp) -> ASGIApp:
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+# Every answer is `Cache-Control: no-store` unless its route opts in with `opt={"cache": ...}`
+# (and then only for a 2xx answer): a new route is private by default, whatever it sets itself.
+STATIC = {"cache": "static"}          # keeps its own header: versioned files, a year, public
+REVALIDATE = {"cache": "revalidate"}  # the service worker and manifest: `no-cache`
+SHELL = {"cache": "shell"}            # person-free pages the service worker keeps
+BLANK_FORM = {"cache": "blank-form"}  # a form: person-free (a shell page) only at `?shell=1`
+
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+)
+
+
+def cache_control_for(scope: Scope, status: int, own: str | None) -> str:
+    handler = scope.get("route_handler")
+    policy = handler.opt.get("cache") if handler is not None else None
+    if not 200 <= status < 300:
+        return "no-store"  # errors and redirects say who is (not) signed in
+    if policy == "static" and own:
+        return own
+    if policy == "revalidate":
+        return "no-cache"
+    if policy == "shell" or (policy == "blank-form" and scope.get("query_string") == b"shell=1"):
+        return "private, no-cache"
+    return "no-store"
+
+
+def guard_answers(app: ASGIApp) -> ASGIApp:
+    """The outermost ASGI wrapper: the locale, the security headers and the cache policy on
+    every HTTP answer.
+
+    It sits outside Litestar's whole stack because some answers never pass through the
+    middleware of a route: CSRF refusals (the CSRF middleware raises, and the app-level
+    exception handler answers with the original `send`), 404/405 for unknown routes, and
+    errors raised by middleware.
+    """
+
+    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
         i18n.set_locale(choose_locale(scope))
 
+        sent: dict[str, bool] = {}
+
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
+                sent["started"] = True
                 headers = MutableScopeHeaders.from_message(message)
-                headers.setdefault("Content-Security-Policy", CSP)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("Referrer-Policy", "same-origin")
-                headers.setdefault("X-Frame-Options", "DENY")
+                for name, value in SECURITY_HEADERS:
+                    headers.setdefault(name, value)  # a page may set its own (enrol: no-referrer)
                 headers.setdefault("Content-Language", i18n.get_locale())
-                ctype = headers.get("content-type") or ""
-                if ctype.startswith(("text/html", "application/json")) and "cache-control" \
-                        not in headers:
-                    # Pages and API answers are personal: never stored by shared caches.
-                    headers["Cache-Control"] = "private, no-cache"
+                headers["Cache-Control"] = cache_control_for(
+                    scope, message["status"], headers.get("cache-control"))
             await send(message)
 
-        await app(scope, receive, send_wrapper)
+        try:
+            await app(scope, receive, send_wrapper)
+        except Exception:
+            if sent.get("started"):
+                raise
+            # Even the error page failed (Litestar's last handler raised): answer here rather
+            # than let the server send a bare 500 without the headers.
+            logging.getLogger("donghanh").exception("the error page itself failed")
+            start: HTTPResponseStartEvent = {
+                "type": "http.response.start", "status": 500,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8")]}
+            await send_wrapper(start)
+            body: HTTPResponseBodyEvent = {
+                "type": "http.response.body", "more_body": False, "body": _(
+                    "Something went wrong on the server. Nothing you saved on the phone is "
+                    "lost; please try again.").encode()}
+            await send(body)
 
-    return middleware
+    return guarded
 
 
 # ---------------------------------------------------------------- errors

@@ -79,6 +79,11 @@ async def store_challenge(challenge: str, purpose: str, user_id: int | None) -> 
         expires_at=_now() + dt.timedelta(seconds=settings.challenge_ttl_seconds)))
 
 
+async def withdraw_challenge(challenge: str) -> None:
+    """A browser asked for a new challenge: its previous one can no longer be answered."""
+    await Challenge.delete().where(Challenge.challenge == challenge)
+
+
 async def consume_challenge(challenge: str, purpose: str) -> dict[str, Any] | None:
     """Take a challenge out exactly once; None if unknown, used, expired or of another kind."""
     rows = await Challenge.delete().where(

@@ -34,15 +34,15 @@ from webauthn.helpers.structs import (
 )
 
 from server.auth import queries
-from server.auth.store import forget_session
+from server.auth.store import SharedRateLimitMiddleware, renew_session
 from server.i18n import N_, _
 from server.settings import settings
 from server.web import current_user, page
 
-# Sign-in ceremonies are rate limited per client address (a per-process memory store: with
-# several processes each allows this many).
+# Sign-in ceremonies are rate limited per client address, counted in the database: all app
+# processes together allow this many.
 SIGNIN_LIMIT = RateLimitConfig(rate_limit=("minute", settings.signin_rate_limit),
-                               store="signin_rate")
+                               middleware_class=SharedRateLimitMiddleware)
 LIMITED = [SIGNIN_LIMIT.middleware]
 
 
@@ -72,10 +72,36 @@ def _client_challenge(credential: dict[str, Any]) -> str | None:
         return None
 
 
+# The session keeps the one challenge it asked for last: a challenge is answered only from
+# the browser that asked for it, and asking again withdraws the previous one.
+PENDING = "passkey_challenge"
+
+
+async def _ask(request: Request, challenge: bytes, purpose: str, user_id: int | None) -> None:
+    text = bytes_to_base64url(challenge)
+    previous = request.session.get(PENDING)
+    if isinstance(previous, dict) and isinstance(previous.get("challenge"), str):
+        await queries.withdraw_challenge(previous["challenge"])
+    await queries.store_challenge(text, purpose, user_id)
+    request.set_session({**request.session, PENDING: {"challenge": text, "purpose": purpose}})
+
+
+async def _answer(request: Request, credential: dict[str, Any],
+                  purpose: str) -> tuple[str, dict[str, Any]] | None:
+    """The challenge the browser signed and its row, if this session asked for it and it was
+    not answered before; the session's pending challenge is used up either way."""
+    pending = request.session.get(PENDING)
+    request.set_session({k: v for k, v in request.session.items() if k != PENDING})
+    challenge = _client_challenge(credential)
+    if not challenge or not isinstance(pending, dict) or pending.get("purpose") != purpose \
+            or pending.get("challenge") != challenge:
+        return None
+    stored = await queries.consume_challenge(challenge, purpose)
+    return (challenge, stored) if stored is not None else None
+
+
 async def _sign_in(request: Request, user: dict[str, Any]) -> None:
-    old_key = request.cookies.get("session")
-    if old_key:
-        await forget_session(old_key)
+    await renew_session(request)
     request.clear_session()
     request.set_session({"user": {
         "id": user["id"], "role": user["role"], "name": user["display_name"],
@@ -108,7 +134,7 @@ async def enrol_page(request: Request, token: str) -> Template:
 
 
 @post("/auth/passkey/register/options", name="register-options", middleware=LIMITED)
-async def register_options(data: JSONBody[RegisterOptionsIn]) -> Response:
+async def register_options(request: Request, data: JSONBody[RegisterOptionsIn]) -> Response:
     state, user = await queries.find_invitation(data.token)
     if user is None:
         return _fail(invite_problem(state), 410 if state != "unknown" else 404)
@@ -123,7 +149,7 @@ async def register_options(data: JSONBody[RegisterOptionsIn]) -> Response:
         exclude_credentials=[PublicKeyCredentialDescriptor(id=base64url_to_bytes(c))
                              for c in existing],
     )
-    await queries.store_challenge(bytes_to_base64url(options.challenge), "register", user["id"])
+    await _ask(request, options.challenge, "register", user["id"])
     return Response(content=options_to_json(options), media_type="application/json")
 
 
@@ -132,10 +158,10 @@ async def register_verify(request: Request, data: JSONBody[RegisterVerifyIn]) ->
     state, user = await queries.find_invitation(data.token)
     if user is None:
         return _fail(invite_problem(state), 410 if state != "unknown" else 404)
-    challenge = _client_challenge(data.credential)
-    stored = await queries.consume_challenge(challenge, "register") if challenge else None
-    if challenge is None or stored is None or stored["user"] != user["id"]:
+    answered = await _answer(request, data.credential, "register")
+    if answered is None or answered[1]["user"] != user["id"]:
         return _fail(_("This passkey request has expired. Please try again."))
+    challenge = answered[0]
     try:
         verified = verify_registration_response(
             credential=parse_registration_credential_json(json.dumps(data.credential)),
@@ -156,10 +182,10 @@ async def register_verify(request: Request, data: JSONBody[RegisterVerifyIn]) ->
 
 
 @post("/auth/passkey/login/options", name="login-options", middleware=LIMITED)
-async def login_options() -> Response:
+async def login_options(request: Request) -> Response:
     options = generate_authentication_options(
         rp_id=settings.rp_id, user_verification=UserVerificationRequirement.REQUIRED)
-    await queries.store_challenge(bytes_to_base64url(options.challenge), "login", None)
+    await _ask(request, options.challenge, "login", None)
     return Response(content=options_to_json(options), media_type="application/json")
 
 
@@ -167,10 +193,11 @@ async def login_options() -> Response:
 async def login_verify(request: Request, data: JSONBody[LoginVerifyIn]) -> Response:
     refused = _fail(_("This passkey is not known here. Ask your commune official for an "
                       "enrolment link."), 401)
-    challenge = _client_challenge(data.credential)
-    if not challenge or await queries.consume_challenge(challenge, "login") is None:
+    answered = await _answer(request, data.credential, "login")
+    if answered is None:
         return _fail(_("This sign-in request has expired or was already used. Please try "
                        "again."), 401)
+    challenge = answered[0]
     try:
         credential = parse_authentication_credential_json(json.dumps(data.credential))
     except (WebAuthnException, ValueError, KeyError, TypeError):

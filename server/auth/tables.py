@@ -1,6 +1,7 @@
-"""Passkey credentials, enrolment invitations, single-use challenges and server-side sessions."""
+"""Passkey credentials, enrolment invitations, single-use challenges, server-side sessions and
+the sign-in rate limit's counts."""
 
-from piccolo.columns import Bytea, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import BigInt, Bytea, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -42,3 +43,13 @@ class Session(Table, tablename="app_session"):
     data = Text()
     user = ForeignKey(User, null=True, index=True)
     expires_at = Timestamptz(index=True)
+
+
+class SignInAttempts(Table, tablename="sign_in_attempts"):
+    """Sign-in ceremonies per client address in its current window (the rate limit), shared
+    by every app process."""
+
+    id = Serial(primary_key=True)
+    bucket = Varchar(length=255, unique=True)
+    hits = Integer(default=0)
+    reset_at = BigInt(index=True)  # epoch seconds: when the window ends

@@ -17,13 +17,14 @@ from server.records import listing
 from server.records.api import RESPONSES, api_submit, submit_operation
 from server.records.contexts import defaults, referral_context
 from server.records.forms_web import envelope, handle_post, render_form
-from server.web import SignedIn, page
+from server.web import BLANK_FORM, SignedIn, page
 
 WRITERS = {"roles": ("volunteer", "official")}
 OFFICIAL = {"roles": ("official",)}
 
 
-@get("/referrals/new", name="referral-new", include_in_schema=False, opt=WRITERS)
+@get("/referrals/new", name="referral-new", include_in_schema=False,
+     opt={**WRITERS, **BLANK_FORM})
 async def new_referral(request: Request, user: SignedIn, person: str = "",
                        q: str = "", shell: str = "") -> Response:
     values = await defaults("referral", user, {"person": person})

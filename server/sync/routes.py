@@ -17,7 +17,7 @@ from litestar.response import Template
 
 from server.i18n import _
 from server.sync import queries
-from server.web import SignedIn, page
+from server.web import SHELL, SignedIn, page
 
 MAX_BATCH = 200
 KINDS = ("visit", "talk", "referral", "referral_status")
@@ -113,13 +113,13 @@ async def my_updates(user: SignedIn, since: str | None = None) -> Response[Any]:
     return Response({"updates": items, "cursor": cursor})
 
 
-@get("/app", name="app-shell", include_in_schema=False)
+@get("/app", name="app-shell", include_in_schema=False, opt=SHELL)
 async def app_shell(request: Request, user: SignedIn) -> Template:
     """The offline home: what the service worker shows when a page cannot be fetched."""
     return page(request, "sync/app.html")
 
 
-@get("/outbox", name="outbox", include_in_schema=False)
+@get("/outbox", name="outbox", include_in_schema=False, opt=SHELL)
 async def outbox_page(request: Request, user: SignedIn) -> Template:
     return page(request, "sync/outbox.html")
 

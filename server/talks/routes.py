@@ -8,12 +8,13 @@ from schema.records import SubmitResult, TalkSubmit
 from server.records.api import RESPONSES, api_submit, submit_operation
 from server.records.contexts import defaults, talk_context
 from server.records.forms_web import envelope, handle_post, render_form
-from server.web import SignedIn
+from server.web import BLANK_FORM, SignedIn
 
 WRITERS = {"roles": ("volunteer", "official")}
 
 
-@get("/talks/new", name="talk-new", include_in_schema=False, opt=WRITERS)
+@get("/talks/new", name="talk-new", include_in_schema=False,
+     opt={**WRITERS, **BLANK_FORM})
 async def new_talk(request: Request, user: SignedIn) -> Response:
     values = await defaults("talk", user, {})
     return render_form(request, "talk", values=values, env=envelope(), errors={},

@@ -10,12 +10,13 @@ from server.records.api import RESPONSES, api_submit, submit_operation
 from server.records.contexts import defaults, visit_context
 from server.records.forms_web import envelope, handle_post, render_form
 from server.records.routes import route_handlers as entry_handlers
-from server.web import SignedIn
+from server.web import BLANK_FORM, SignedIn
 
 WRITERS = {"roles": ("volunteer", "official")}
 
 
-@get("/visits/new", name="visit-new", include_in_schema=False, opt=WRITERS)
+@get("/visits/new", name="visit-new", include_in_schema=False,
+     opt={**WRITERS, **BLANK_FORM})
 async def new_visit(request: Request, user: SignedIn, person: str = "",
                     q: str = "", shell: str = "") -> Response:
     """`?shell=1` is the blank form the service worker caches: no names in it; the phone

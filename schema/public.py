@@ -52,6 +52,12 @@ class ProviderIn(msgspec.Struct, kw_only=True):
     listed: str = ""
 
 
+def text_ok(text: str) -> bool:
+    """No control characters but line breaks and tabs: PostgreSQL cannot store NUL, and the
+    others are invisible on a public notice."""
+    return not any(ord(c) < 32 and c not in "\n\r\t" or 127 <= ord(c) < 160 for c in text)
+
+
 def phone_ok(text: str) -> bool:
     return re.fullmatch(PHONE_PATTERN, text) is not None
 

@@ -60,6 +60,9 @@ def check_page(data: PageIn) -> tuple[dict[str, str], dict[str, Any]]:
         errors["hotline_number"] = _("Enter the hotline's number, or leave both fields empty.")
     if len(hours) > limits.HOURS_MAX:
         errors["hotline_hours"] = too_long % {"n": limits.HOURS_MAX}
+    for field, value in (("body_vi", body_vi), ("body_en", body_en), ("hotline_hours", hours)):
+        if field not in errors and not limits.text_ok(value):
+            errors[field] = _("Remove the invisible control characters from this text.")
     kept = {"body_vi": content.stored_body(body_vi, "vi"),
             "body_en": content.stored_body(body_en, "en"),
             "hotline_number": number, "hotline_hours": hours}
@@ -87,6 +90,8 @@ def check_talk(data: PlannedTalkIn, today: dt.date) -> tuple[dict[str, str], dic
         errors["place"] = _("This field is required.")
     elif len(place) > limits.PLACE_MAX:
         errors["place"] = _("At most %(n)s characters.") % {"n": limits.PLACE_MAX}
+    elif not limits.text_ok(place):
+        errors["place"] = _("Remove the invisible control characters from this text.")
     if data.topic not in {str(t.value) for t in Topic}:
         errors["topic"] = _("Choose one of the options.")
     return errors, {"date": day, "start_time": start, "place": place, "topic": data.topic}

@@ -24,8 +24,8 @@ UPCOMING = 10
 
 async def get_public_area(code: str) -> dict[str, Any] | None:
     """The commune, district or province with this code (villages have no page)."""
-    if not code or len(code) > 20:
-        return None
+    if not code or len(code) > 20 or not code.isprintable():
+        return None  # never a code; a NUL would be a database error on PostgreSQL
     return await Area.select(Area.id, Area.code, Area.name, Area.level, Area.parent).where(
         (Area.code == code) & Area.level.is_in(list(PAGE_LEVELS))).first()
 

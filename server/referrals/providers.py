@@ -39,6 +39,10 @@ def check_provider(data: ProviderIn) -> tuple[dict[str, str], dict[str, Any]]:
             errors[field] = too_long % {"n": most}
     if texts["phone"] and not limits.phone_ok(texts["phone"]):
         errors["phone"] = _("Enter a phone number: digits, spaces and dots only.")
+    for field, value in (("name", name), ("address", texts["address"]),
+                         ("hours", texts["hours"])):
+        if field not in errors and not limits.text_ok(value):
+            errors[field] = _("Remove the invisible control characters from this text.")
     return errors, {"name": name, "service": data.service, **texts,
                     "listed": data.listed == "1"}
 

@@ -16,7 +16,6 @@ from server.referrals.providers import provider_handlers
 from server.web import SignedIn
 
 WRITERS = {"roles": ("volunteer", "official")}
-OFFICIAL = {"roles": ("official",)}
 
 
 @get("/referrals/new", name="referral-new", include_in_schema=False, opt=WRITERS)

@@ -17,6 +17,7 @@ APP_REGISTRY = AppRegistry(
         "server.audit.piccolo_app",
         "server.auth.piccolo_app",
         "server.people.piccolo_app",
+        "server.public.piccolo_app",
         "server.records.piccolo_app",
         "server.reports.piccolo_app",
     ]

@@ -189,6 +189,7 @@ STATIC = {"cache": "static"}          # keeps its own header: versioned files, a
 REVALIDATE = {"cache": "revalidate"}  # the service worker and manifest: `no-cache`
 SHELL = {"cache": "shell"}            # person-free pages the service worker keeps
 BLANK_FORM = {"cache": "blank-form"}  # a form: person-free (a shell page) only at `?shell=1`
+PUBLIC = {"cache": "public"}          # the public information pages: their own public header
 
 SECURITY_HEADERS = (
     ("Content-Security-Policy", CSP),
@@ -201,6 +202,8 @@ SECURITY_HEADERS = (
 def cache_control_for(scope: Scope, status: int, own: str | None) -> str:
     handler = scope.get("route_handler")
     policy = handler.opt.get("cache") if handler is not None else None
+    if policy == "public" and own and (200 <= status < 300 or status == 304):
+        return own  # the same for every visitor; a 304 keeps the page's header
     if not 200 <= status < 300:
         return "no-store"  # errors and redirects say who is (not) signed in
     if policy == "static" and own:

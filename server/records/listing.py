@@ -155,16 +155,48 @@ async def list_providers(commune_id: int, *, active_only: bool = True) -> list[d
     return await q.order_by(Provider.name)
 
 
-async def create_provider(user: CurrentUser, name: str, service: str) -> int:
+PROVIDER_DETAILS = ("address", "hours", "phone", "listed")
+
+
+async def get_provider_for(user: CurrentUser, provider_id: int) -> dict[str, Any]:
+    """A provider of the official's own commune, else 404."""
+    row = await Provider.select().where(
+        (Provider.id == provider_id) & (Provider.commune == (user.commune_id or 0))).first()
+    if row is None:
+        raise NotFoundException()
+    return row
+
+
+async def create_provider(user: CurrentUser, name: str, service: str,
+                          **details: Any) -> int:
+    """A new provider; `details` are the public page's fields (address, hours, phone, listed)."""
+    details = {k: v for k, v in details.items() if k in PROVIDER_DETAILS}
     async with write_transaction(Provider._meta.db):
         rows = await Provider.insert(Provider(commune=user.commune_id, name=name,
-                                              service=service, active=True)).returning(
-            Provider.id)
+                                              service=service, active=True, **details)
+                                     ).returning(Provider.id)
         pid = int(rows[0]["id"])
         await record_event("provider.create", actor_id=user.id, commune_id=user.commune_id,
                            subject_type="provider", subject_id=pid,
-                           detail={"name": name, "service": service})
+                           detail={"name": name, "service": service, **details})
     return pid
+
+
+async def update_provider(user: CurrentUser, provider_id: int, name: str, service: str,
+                          **details: Any) -> None:
+    """Change a provider of the official's commune (404 for another commune's)."""
+    details = {k: v for k, v in details.items() if k in PROVIDER_DETAILS}
+    async with write_transaction(Provider._meta.db):
+        rows = await Provider.update({Provider.name: name, Provider.service: service,
+                                      **{getattr(Provider, k): v for k, v in details.items()}}
+                                     ).where((Provider.id == provider_id)
+                                             & (Provider.commune == user.commune_id)
+                                             ).returning(Provider.id)
+        if not rows:
+            raise NotFoundException()
+        await record_event("provider.update", actor_id=user.id, commune_id=user.commune_id,
+                           subject_type="provider", subject_id=provider_id,
+                           detail={"name": name, "service": service, **details})
 
 
 async def set_provider_active(user: CurrentUser, provider_id: int, active: bool) -> None:

@@ -34,6 +34,13 @@ class Provider(Table):
     name = Varchar(length=120)
     service = Varchar(length=20)
     active = Boolean(default=True)
+    # What the commune's public page shows of a provider (server/public): where, when and how
+    # to reach it. `listed` is the official's choice to show it there (a peer group may want
+    # to stay off a public notice board).
+    address = Varchar(length=200, default="")
+    hours = Varchar(length=120, default="")
+    phone = Varchar(length=20, default="")
+    listed = Boolean(default=False)
 
 
 class Entry(Table):

@@ -92,6 +92,23 @@ def test_batch_limit_and_malformed_bodies(world, as_user, client):
     assert client.post("/api/v1/sync", json={"records": []}).status_code == 401
 
 
+def test_sign_out_clears_site_data_only_when_the_page_checked_the_outbox(world, as_user):
+    # Without `wipe=1` (no JavaScript, or a page that could not read the outbox) the phone may
+    # hold records nobody chose to lose: the session ends, the phone's data stays.
+    bob = as_user(world["bob"])
+    r = bob.post("/auth/sign-out", follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == "/signin"
+    assert "clear-site-data" not in r.headers
+    assert bob.get("/app", follow_redirects=False).status_code == 302  # to sign in
+
+    bob = as_user(world["bob"])
+    r = bob.post("/auth/sign-out", data={"wipe": "1"}, follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == "/signin?signed_out=1"
+    assert r.headers["clear-site-data"] == '"cache", "storage"'
+
+
 def test_sync_without_csrf_is_refused(world, as_user):
     pid = _setup(world)
     bob = as_user(world["bob"])

@@ -146,7 +146,6 @@ async function add(kind, data, opts = {}) {
   }));
   await setMeta("lastSaved", now);
   refreshStatus();
-  requestBackgroundSync();
   flush();
   return rec;
 }
@@ -237,7 +236,9 @@ function flush() {
 }
 
 function retryNow() {
-  // "Send now": what is waiting goes at once, and the backoff starts again from the start.
+  // "Send now": what is waiting goes at once, and the backoff starts again from 15 s.
+  // Records that need attention are not sent again: the server would answer them the same
+  // (invalid, conflict) until they are fixed; "Fix" saves and sends them.
   delay = BASE_DELAY;
   clearTimeout(timer);
   return flush();
@@ -271,6 +272,9 @@ async function sendBatch(candidates) {
       });
     } catch (e) {
       await release();  // offline: nothing was answered, keep everything
+      // Where the browser has Background Sync it wakes the page when the network is back.
+      // (Only now: registered while online it fires at once, around the backoff.)
+      requestBackgroundSync();
       return { ok: false };
     }
     if (res.status === 403 && attempt === 0) {
@@ -378,10 +382,11 @@ async function refreshCaseload() {
 }
 
 function schedule(success) {
-  // After a failure wait twice as long each time (15 s … 5 min); after a success, a minute.
-  delay = success ? BASE_DELAY * 4 : Math.min(delay * 2, MAX_DELAY);
+  // After failures in a row wait 15 s, 30 s, 1 min … up to 5 min; after a success, a minute.
+  const wait = success ? BASE_DELAY * 4 : delay;
+  delay = success ? BASE_DELAY : Math.min(delay * 2, MAX_DELAY);
   clearTimeout(timer);
-  timer = setTimeout(flush, delay);
+  timer = setTimeout(flush, wait);
 }
 
 function requestBackgroundSync() {
@@ -714,6 +719,7 @@ async function onSignOut(event) {
   // Always intercepted: the outbox itself is read (not a count drawn on the page), and the
   // form only asks the server to clear the site's data once the user has chosen it.
   const form = event.target;
+  const wipe = form.elements.namedItem("wipe");
   event.preventDefault();
   event.stopPropagation();
   if (form.dataset.checking) return;
@@ -721,11 +727,12 @@ async function onSignOut(event) {
   try {
     const unsent = (await getAll("records")).filter((r) => UNSENT.includes(r.status)).length;
     if (unsent && !window.confirm((T.confirmSignOut || "{n}").replace("{n}", unsent))) return;
-    form.elements.wipe.value = "1";
+    if (wipe) wipe.value = "1";
     sessionStorage.setItem(SIGNED_OUT_KEY, USER);
   } catch (e) {
     // The outbox could not be read: sign out without wiping; the sign-in page decides.
-    form.elements.wipe.value = "";
+    if (wipe) wipe.value = "";
+    sessionStorage.removeItem(SIGNED_OUT_KEY);
   } finally {
     delete form.dataset.checking;
   }

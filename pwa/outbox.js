@@ -40,13 +40,25 @@ function openDB() {
   if (!USER) return Promise.reject(new Error("not signed in"));
   if (!dbPromise) {
     dbPromise = new Promise((resolve, reject) => {
-      const req = indexedDB.open(`donghanh-${USER}`, 1);
-      req.onupgradeneeded = () => {
+      const req = indexedDB.open(`donghanh-${USER}`, 2);
+      req.onupgradeneeded = (event) => {
         const db = req.result;
-        const records = db.createObjectStore("records", { keyPath: "id" });
-        records.createIndex("status", "status");
-        db.createObjectStore("meta");
-        db.createObjectStore("caseload", { keyPath: "id" });
+        if (event.oldVersion < 1) {
+          const records = db.createObjectStore("records", { keyPath: "id" });
+          records.createIndex("status", "status");
+          db.createObjectStore("meta");
+          db.createObjectStore("caseload", { keyPath: "id" });
+        } else if (event.oldVersion < 2) {
+          // Version 1 kept a label with the person's name on every record, also after the
+          // server had received it: drop it (the list now draws names from the caseload).
+          req.transaction.objectStore("records").openCursor().onsuccess = (e) => {
+            const cursor = e.target.result;
+            if (!cursor) return;
+            const { label, ...rest } = cursor.value;
+            if (label !== undefined) cursor.update({ ...rest, rev: rest.rev || 0 });
+            cursor.continue();
+          };
+        }
       };
       req.onsuccess = () => {
         // Let another page delete this database (the phone changing hands) instead of
@@ -65,7 +77,11 @@ function tx(store, mode, fn) {
     const t = db.transaction(store, mode);
     const s = t.objectStore(store);
     let result;
-    Promise.resolve(fn(s)).then((r) => { result = r; });
+    // A function that fails aborts its transaction: nothing half-written.
+    let started;
+    try { started = Promise.resolve(fn(s)); } catch (e) { started = Promise.reject(e); }
+    started.then((r) => { result = r; },
+      (e) => { try { t.abort(); } catch (_) { /* already finished */ } reject(e); });
     t.oncomplete = () => resolve(result);
     t.onerror = () => reject(t.error);
     t.onabort = () => reject(t.error);

@@ -337,3 +337,40 @@ def test_a_cursor_the_update_feed_refuses_is_dropped(phone, live_server):
     assert asked[:2] == [f"{feed}?since=cursor-from-before", feed]
     cursor = page.evaluate(meta, [f"donghanh-{uid}", None])
     assert cursor and cursor != "cursor-from-before"
+
+
+def test_a_phone_upgraded_from_named_labels_keeps_no_names(phone, live_server):
+    """Version 1 of the phone's database kept a label with the person's name on each record;
+    opening it as version 2 drops those labels, and the record is still sent."""
+    page = phone
+    pid = live_person(live_server, "Nguyễn Văn Bình")
+    (uid,), = live_server.sql("SELECT id FROM app_user WHERE display_name = 'Nguyễn Văn Bình'")
+    rid = "0b6c1e7e-2f7a-4c55-9d1e-3a1f5c9e0d01"
+    page.goto(f"{live_server.url}/healthz")  # same origin, no page script
+    page.evaluate("""([name, rec]) => new Promise((resolve, reject) => {
+      const r = indexedDB.open(name, 1);
+      r.onupgradeneeded = () => {
+        const db = r.result;
+        db.createObjectStore("records", { keyPath: "id" }).createIndex("status", "status");
+        db.createObjectStore("meta");
+        db.createObjectStore("caseload", { keyPath: "id" });
+      };
+      r.onsuccess = () => {
+        const t = r.result.transaction("records", "readwrite");
+        t.objectStore("records").put(rec);
+        t.oncomplete = () => { r.result.close(); resolve(); };
+        t.onerror = () => reject(t.error);
+      };
+    })""", [f"donghanh-{uid}", {
+        "id": rid, "kind": "visit", "version": 1, "recorded_at": "2026-11-28T01:00:00Z",
+        "data": visit(pid), "label": f"Thăm hỏi · {NAME} · 2026-11-28", "status": "saved",
+        "receipt": None, "state": None, "errors": {}, "reason": "",
+        "created": "2026-11-28T01:00:00Z", "updated": "2026-11-28T01:00:00Z"}])
+    enrol(page, live_server, "Nguyễn Văn Bình")
+    wait_outbox(page)
+    page.evaluate("window.outbox.ready")
+    flush_until_empty(page)
+    (rec,) = page.evaluate("window.outbox.list()")
+    assert rec["id"] == rid and rec["status"] == "received"
+    assert NAME not in json.dumps(rec, ensure_ascii=False)
+    assert stored_once(live_server, [rid])

@@ -706,22 +706,25 @@ async function claimPhone() {
 }
 
 async function guardSignedOut() {
-  // A page without a signed-in user (sign-in, enrolment). The user who signed out after the
+  // The sign-in and enrolment pages (only they: a public page may be open beside a signed-in
+  // one, and must not touch its outbox). The user who signed out after the
   // check chose to lose what was unsent: wipe it all (Clear-Site-Data has done so already
   // where the browser honours it). Otherwise an account's outbox holding nothing unsent is
   // wiped; one holding unsent records stays until its owner signs in again and sends them,
   // or a different person signs in — which this page says before they do.
+  const passkey = document.getElementById("passkey-signin") || document.getElementById("passkey-enrol");
+  if (!passkey) return;
   const chosen = sessionStorage.getItem(SIGNED_OUT_KEY);
   sessionStorage.removeItem(SIGNED_OUT_KEY);
   let unsent = 0;
   for (const name of await outboxDatabases()) {
     let n = 0;
-    if (name !== `donghanh-${chosen}`) n = await unsentIn(name).catch(() => 0);
-    if (n) unsent += n;
-    else await forgetUser(name);
+    // An outbox that cannot be read is kept: nothing is deleted without knowing it is safe.
+    if (name !== `donghanh-${chosen}`) n = await unsentIn(name).catch(() => -1);
+    if (n > 0) unsent += n;
+    else if (n === 0) await forgetUser(name);
   }
-  const passkey = document.getElementById("passkey-signin") || document.getElementById("passkey-enrol");
-  if (unsent && passkey) {
+  if (unsent) {
     const warn = document.createElement("p");
     warn.id = "outbox-others";
     warn.className = "warning";

@@ -191,6 +191,40 @@ def test_records_left_sending_by_a_closed_page_are_sent_by_the_next(phone, live_
     assert set(statuses(second).values()) == {"received"}
 
 
+def test_without_web_locks_a_sending_record_waits_two_minutes_on_its_own_clock(phone,
+                                                                               live_server):
+    """A browser without Web Locks cannot know whether another page is still sending: a record
+    in "sending" is sent again only once it has been so for 2 minutes."""
+    first = phone
+    pid = live_person(live_server, "Nguyễn Văn Bình")
+    enrol(first, live_server, "Nguyễn Văn Bình")
+    wait_outbox(first)
+    first.context.set_offline(True)
+    rid = add(first, "visit", visit(pid))
+    first.evaluate("window.outbox.flush()")
+    first.route("**/api/v1/sync", lambda route: None)  # on the wire, never answered
+    first.context.set_offline(False)
+    first.evaluate("window.outbox.flush(); 0")
+    until_record(first, rid, "r.status === 'sending'")
+    first.context.add_init_script(
+        "Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined });")
+    second = first.context.new_page()
+    first.close()
+    sent: list[str] = []
+    second.on("request", lambda r: sent.append(r.url) if r.url.endswith("/api/v1/sync")
+              else None)
+    second.clock.install()
+    second.goto(f"{live_server.url}/outbox")
+    wait_outbox(second)
+    assert second.evaluate("navigator.locks === undefined")
+    second.evaluate("window.outbox.flush()")
+    until_record(second, rid, "r.status === 'sending'")
+    assert sent == []  # younger than 2 minutes: maybe still on its way
+    second.clock.run_for(125_000)
+    until_record(second, rid, "r.status === 'received'")
+    assert stored_once(live_server, [rid])
+
+
 def test_sign_out_reads_the_outbox_and_never_clears_unsent_records_unasked(phone, live_server):
     page = phone
     pid = live_person(live_server, "Nguyễn Văn Bình")

@@ -6,13 +6,28 @@
 // The loop runs on page load, on `online`, on `visibilitychange`, on a Background Sync message
 // from the service worker, and on a timer with backoff. It reads the CSRF token from the cookie
 // when it sends (the cookie may have been renewed since the record was queued).
+//
+// Every write of a record is a compare-and-set inside one IndexedDB transaction (`change`):
+// each record carries a revision `rev`, and a write made from an answer to a request only
+// lands if the record still has the revision that request sent. So a record edited ("Fix")
+// or discarded while its batch is in flight is never overwritten by a stale copy, and a
+// discarded record is never brought back.
+//
+// A phone may be shared: a signed-in page first wipes every other user's outbox and cached
+// pages (the sign-in page said so beforehand if any of them held unsent records).
 
 const USER = document.body.dataset.user || "";
 const T = (document.getElementById("outbox-i18n") || { dataset: {} }).dataset;
 const BATCH = 100;
 const BASE_DELAY = 15000;
 const MAX_DELAY = 300000;
-const STATUSES = ["saved", "sending", "received", "returned", "approved", "rejected", "attention"];
+// A record left "sending" (its page navigated away or was closed mid-request) is sent again
+// after this long. Where the browser has Web Locks, the flush that holds the lock knows no
+// other page is sending and sends such records at once (the server's exactly-once makes a
+// second copy of a request harmless: it answers "unchanged" with the same receipt).
+const SENDING_TIMEOUT = 120000;
+const UNSENT = ["saved", "sending", "attention"];
+const SIGNED_OUT_KEY = "donghanh-signed-out";
 
 let dbPromise = null;
 let flushing = null;
@@ -25,15 +40,32 @@ function openDB() {
   if (!USER) return Promise.reject(new Error("not signed in"));
   if (!dbPromise) {
     dbPromise = new Promise((resolve, reject) => {
-      const req = indexedDB.open(`donghanh-${USER}`, 1);
-      req.onupgradeneeded = () => {
+      const req = indexedDB.open(`donghanh-${USER}`, 2);
+      req.onupgradeneeded = (event) => {
         const db = req.result;
-        const records = db.createObjectStore("records", { keyPath: "id" });
-        records.createIndex("status", "status");
-        db.createObjectStore("meta");
-        db.createObjectStore("caseload", { keyPath: "id" });
+        if (event.oldVersion < 1) {
+          const records = db.createObjectStore("records", { keyPath: "id" });
+          records.createIndex("status", "status");
+          db.createObjectStore("meta");
+          db.createObjectStore("caseload", { keyPath: "id" });
+        } else if (event.oldVersion < 2) {
+          // Version 1 kept a label with the person's name on every record, also after the
+          // server had received it: drop it (the list now draws names from the caseload).
+          req.transaction.objectStore("records").openCursor().onsuccess = (e) => {
+            const cursor = e.target.result;
+            if (!cursor) return;
+            const { label, ...rest } = cursor.value;
+            if (label !== undefined) cursor.update({ ...rest, rev: rest.rev || 0 });
+            cursor.continue();
+          };
+        }
       };
-      req.onsuccess = () => resolve(req.result);
+      req.onsuccess = () => {
+        // Let another page delete this database (the phone changing hands) instead of
+        // blocking it.
+        req.result.onversionchange = () => { req.result.close(); dbPromise = null; };
+        resolve(req.result);
+      };
       req.onerror = () => reject(req.error);
     });
   }
@@ -45,7 +77,11 @@ function tx(store, mode, fn) {
     const t = db.transaction(store, mode);
     const s = t.objectStore(store);
     let result;
-    Promise.resolve(fn(s)).then((r) => { result = r; });
+    // A function that fails aborts its transaction: nothing half-written.
+    let started;
+    try { started = Promise.resolve(fn(s)); } catch (e) { started = Promise.reject(e); }
+    started.then((r) => { result = r; },
+      (e) => { try { t.abort(); } catch (_) { /* already finished */ } reject(e); });
     t.oncomplete = () => resolve(result);
     t.onerror = () => reject(t.error);
     t.onabort = () => reject(t.error);
@@ -59,7 +95,28 @@ function req2p(r) {
 const getAll = (store) => tx(store, "readonly", (s) => req2p(s.getAll()));
 const getMeta = (key) => tx("meta", "readonly", (s) => req2p(s.get(key)));
 const setMeta = (key, value) => tx("meta", "readwrite", (s) => { s.put(value, key); });
-const putRecord = (rec) => tx("records", "readwrite", (s) => { s.put(rec); });
+
+// The one way a record is written: read the current copies and write the new ones in ONE
+// transaction. `fn(current, id)` sees the record as it is now (undefined once discarded)
+// and returns its next state, or null to leave it alone; the revision goes up by one.
+// Answers the records written.
+function change(ids, fn) {
+  return tx("records", "readwrite", async (s) => {
+    const current = await Promise.all(ids.map((id) => req2p(s.get(id))));
+    const written = [];
+    current.forEach((cur, i) => {
+      const next = fn(cur, ids[i]);
+      if (!next) return;
+      next.rev = ((cur && cur.rev) || 0) + 1;
+      s.put(next);
+      written.push(next);
+    });
+    return written;
+  });
+}
+
+// A write made from a request's answer: only onto the revision that request sent.
+const ifSent = (sent, fn) => (cur) => (cur && cur.rev === sent.rev ? fn(cur) : null);
 
 function csrfToken() {
   const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -68,33 +125,43 @@ function csrfToken() {
 
 async function ensureCsrf() {
   if (csrfToken()) return csrfToken();
-  await fetch("/api/v1/me/updates?since=2100-01-01T00:00:00Z", { credentials: "same-origin" });
+  // Any GET sets a fresh CSRF cookie, also a refused one: this one is answered without the
+  // database (a cursor that is not a number is a 400).
+  await fetch("/api/v1/me/updates?since=csrf", { credentials: "same-origin" });
   return csrfToken();
 }
 
 // ------------------------------------------------------------------ public API
 
+function dateOf(data) {
+  return (data && (data.date || data.visit_date || data.talk_date || data.entry_date)) || "";
+}
+
 async function add(kind, data, opts = {}) {
   const now = new Date().toISOString();
-  const rec = {
-    id: opts.id || crypto.randomUUID(),
+  const id = opts.id || crypto.randomUUID();
+  // A new record, or a correction saved over the one with the same id (its "Fix" form).
+  const [rec] = await change([id], (cur) => ({
+    id,
     kind,
     version: opts.version || 1,
     recorded_at: opts.recorded_at || now,
     data,
-    label: opts.label || "",
+    // What the list shows once the content is gone: kind, date; never a person's name (a
+    // name is looked up in the caseload when the list is drawn).
+    title: opts.title || (cur && cur.title) || "",
+    date: dateOf(data),
+    person: data && data.person != null ? String(data.person) : "",
     status: "saved",
     receipt: null,
     state: null,
     errors: {},
     reason: "",
-    created: now,
+    created: (cur && cur.created) || now,
     updated: now,
-  };
-  await putRecord(rec);
+  }));
   await setMeta("lastSaved", now);
   refreshStatus();
-  requestBackgroundSync();
   flush();
   return rec;
 }
@@ -102,6 +169,10 @@ async function add(kind, data, opts = {}) {
 async function count() {
   const all = await getAll("records");
   return all.filter((r) => r.status === "saved" || r.status === "sending").length;
+}
+
+async function get(id) {
+  return tx("records", "readonly", (s) => req2p(s.get(id)));
 }
 
 async function list() {
@@ -136,18 +207,30 @@ function flush() {
     if (!queued) queued = flushing.then(() => { queued = null; return flush(); });
     return queued;
   }
-  const run = async () => {
+  const run = async (lock) => {
     let sent = 0;
+    const tried = new Set();
     try {
       for (;;) {
         const all = await getAll("records");
-        // A record left "sending" by a page closed mid-request is sent again: the server
-        // answers "unchanged" if it had stored it.
-        const batch = all.filter((r) => r.status === "saved" || r.status === "sending").slice(0, BATCH);
+        const now = Date.now();
+        // A record left "sending" by a page that went away mid-request is sent again: at
+        // once when we hold the flush lock (nobody else can be sending), else after a while.
+        const stale = (r) => r.status === "sending"
+          && (lock || !r.sendingAt || now - Date.parse(r.sendingAt) > SENDING_TIMEOUT);
+        const batch = all.filter((r) => !tried.has(r.id) && (r.status === "saved" || stale(r)))
+          .slice(0, BATCH);
         if (!batch.length) break;
-        const ok = await sendBatch(batch);
-        if (!ok) { schedule(false); return { sent, ok: false }; }
-        sent += batch.length;
+        batch.forEach((r) => tried.add(r.id));
+        const answer = await sendBatch(batch);
+        if (!answer.ok) { schedule(false); return { sent, ok: false }; }
+        sent += answer.sent;
+        if (answer.retry) {
+          // The server could not store some records (not their fault): they stay waiting
+          // and the timer sends them again, later each time.
+          schedule(false);
+          return { sent, ok: false, retry: answer.retry };
+        }
       }
       await pullUpdates();
       await refreshCaseload();
@@ -162,15 +245,37 @@ function flush() {
       refreshStatus();
     }
   };
-  flushing = navigator.locks ? navigator.locks.request(`donghanh-flush-${USER}`, run) : run();
+  flushing = navigator.locks
+    ? navigator.locks.request(`donghanh-flush-${USER}`, () => run(true))
+    : run(false);
   return flushing;
 }
 
-async function sendBatch(batch) {
-  await tx("records", "readwrite", (s) => { batch.forEach((r) => s.put({ ...r, status: "sending" })); });
+function retryNow() {
+  // "Send now": what is waiting goes at once, and the backoff starts again from 15 s.
+  // Records that need attention are not sent again: the server would answer them the same
+  // (invalid, conflict) until they are fixed; "Fix" saves and sends them.
+  delay = BASE_DELAY;
+  clearTimeout(timer);
+  return flush();
+}
+
+async function sendBatch(candidates) {
+  const sendingAt = new Date().toISOString();
+  // Claim the records: only those still as they were read (not edited or discarded since).
+  const claimed = await change(candidates.map((r) => r.id), (cur, id) => {
+    const seen = candidates.find((r) => r.id === id);
+    if (!cur || cur.rev !== seen.rev) return null;
+    return { ...cur, status: "sending", sendingAt };
+  });
+  if (!claimed.length) return { ok: true, sent: 0 };
+  const sentRev = new Map(claimed.map((r) => [r.id, r]));
+  const only = (fn) => (cur, id) => ifSent(sentRev.get(id), fn)(cur);
+  const ids = claimed.map((r) => r.id);
+  const release = () => change(ids, only((cur) => ({ ...cur, status: "saved" })));
   refreshStatus();
   const body = JSON.stringify({
-    records: batch.map((r) => ({ id: r.id, kind: r.kind, version: r.version, recorded_at: r.recorded_at, data: r.data })),
+    records: claimed.map((r) => ({ id: r.id, kind: r.kind, version: r.version, recorded_at: r.recorded_at, data: r.data })),
   });
   let res;
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -182,8 +287,11 @@ async function sendBatch(batch) {
         body,
       });
     } catch (e) {
-      await markSaved(batch);  // offline: nothing was answered, keep everything
-      return false;
+      await release();  // offline: nothing was answered, keep everything
+      // Where the browser has Background Sync it wakes the page when the network is back.
+      // (Only now: registered while online it fires at once, around the backoff.)
+      requestBackgroundSync();
+      return { ok: false };
     }
     if (res.status === 403 && attempt === 0) {
       // The CSRF cookie expired with the browser session: fetch a fresh one and retry once.
@@ -194,33 +302,42 @@ async function sendBatch(batch) {
   }
   if (res.status === 401) {
     waitingForSignIn = true;
-    await markSaved(batch);
+    await release();
     showSignInNeeded();
-    return false;
+    return { ok: false };
   }
   if (!res.ok) {
-    await markSaved(batch);
-    return false;
+    await release();
+    return { ok: false };
   }
   waitingForSignIn = false;
-  const answer = await res.json();
+  let answer;
+  try { answer = await res.json(); } catch (e) { await release(); return { ok: false }; }
   const byId = new Map((answer.results || []).map((r) => [r.id, r]));
-  await tx("records", "readwrite", (s) => {
-    batch.forEach((rec) => {
-      const r = byId.get(rec.id);
-      if (!r) { s.put({ ...rec, status: "saved" }); return; }
-      const updated = new Date().toISOString();
-      if (r.outcome === "stored" || r.outcome === "unchanged") {
-        // Least data on the phone: once the server holds the record, keep only its receipt.
-        s.put({ ...rec, status: statusFromState(r.state), state: r.state, receipt: r.receipt,
-          version: r.version || rec.version, data: null, errors: {}, reason: "", updated });
-      } else {
-        s.put({ ...rec, status: "attention", errors: r.errors || {}, reason: reasonFor(r), updated,
-          serverVersion: r.version });
-      }
-    });
-  });
-  return true;
+  let retry = 0;
+  const updated = new Date().toISOString();
+  await change(ids, only((cur) => {
+    const r = byId.get(cur.id);
+    if (!r) return { ...cur, status: "saved" };
+    if (r.outcome === "stored" || r.outcome === "unchanged") {
+      // Least data on the phone: once the server holds the record, keep only its kind,
+      // date, receipt and state (no content, no label that could name a person).
+      return { id: cur.id, kind: cur.kind, title: cur.title, date: cur.date, person: cur.person,
+        status: statusFromState(r.state), state: r.state, receipt: r.receipt,
+        version: r.version || cur.version, recorded_at: cur.recorded_at, data: null,
+        errors: {}, reason: "", created: cur.created, updated };
+    }
+    if (r.outcome === "retry") {
+      // Not the record's fault (the server's database was busy or unreachable): it stays
+      // waiting, with the server's reason, and is sent again by itself.
+      retry += 1;
+      return { ...cur, status: "saved", reason: r.reason || T.retry || "", errors: {},
+        retries: (cur.retries || 0) + 1, updated };
+    }
+    return { ...cur, status: "attention", errors: r.errors || {}, reason: reasonFor(r), updated,
+      serverVersion: r.version };
+  }));
+  return { ok: true, sent: claimed.length - retry, retry };
 }
 
 function reasonFor(r) {
@@ -234,29 +351,40 @@ function statusFromState(state) {
   return "received";
 }
 
-async function markSaved(batch) {
-  await tx("records", "readwrite", (s) => { batch.forEach((r) => s.put({ ...r, status: "saved" })); });
+async function pullUpdates() {
+  // The feed: GET /api/v1/me/updates?since=<integer> → {updates: [... each with seq],
+  // cursor: "<integer>", more}. Ask again while `more`; a 400 on the stored cursor (one from
+  // before the feed counted in sequence numbers) drops it and starts without `since`.
+  let since = await getMeta("updatesCursor");
+  for (let pages = 0; pages < 100; pages++) {
+    const query = since != null && since !== "" ? `?since=${encodeURIComponent(since)}` : "";
+    const res = await fetch(`/api/v1/me/updates${query}`, { credentials: "same-origin" });
+    if (res.status === 400 && query) {
+      await setMeta("updatesCursor", null);
+      since = null;
+      continue;
+    }
+    if (!res.ok) return;
+    const answer = await res.json();
+    await applyUpdates(answer.updates || []);
+    const next = answer.cursor != null ? String(answer.cursor) : since;
+    if (next !== since) await setMeta("updatesCursor", next);
+    if (!answer.more || next === since) return;  // no progress: never loop on one cursor
+    since = next;
+  }
 }
 
-async function pullUpdates() {
-  const since = await getMeta("updatesCursor");
-  const res = await fetch(`/api/v1/me/updates${since ? `?since=${encodeURIComponent(since)}` : ""}`,
-    { credentials: "same-origin" });
-  if (!res.ok) return;
-  const answer = await res.json();
-  const updates = answer.updates || [];
-  if (updates.length) {
-    await tx("records", "readwrite", async (s) => {
-      for (const u of updates) {
-        const rec = await req2p(s.get(u.id));
-        if (rec && rec.status !== "saved" && rec.status !== "sending" && rec.status !== "attention") {
-          s.put({ ...rec, status: statusFromState(u.state), state: u.state, version: u.version,
-            comment: u.comment, receipt: u.receipt || rec.receipt, updated: u.updated_at });
-        }
-      }
-    });
-  }
-  if (answer.cursor) await setMeta("updatesCursor", answer.cursor);
+function applyUpdates(updates) {
+  // A decision reaches a record the server holds; never one the user is still editing or
+  // sending, and never an older version over a newer one.
+  const byId = new Map(updates.map((u) => [u.id, u]));
+  if (!byId.size) return Promise.resolve([]);
+  return change([...byId.keys()], (cur, id) => {
+    const u = byId.get(id);
+    if (!cur || UNSENT.includes(cur.status) || (u.version || 0) < (cur.version || 0)) return null;
+    return { ...cur, status: statusFromState(u.state), state: u.state, version: u.version,
+      comment: u.comment || "", receipt: u.receipt || cur.receipt, updated: u.updated_at || cur.updated };
+  });
 }
 
 async function refreshCaseload() {
@@ -270,10 +398,11 @@ async function refreshCaseload() {
 }
 
 function schedule(success) {
-  // After a failure wait twice as long each time (15 s … 5 min); after a success, a minute.
-  delay = success ? BASE_DELAY * 4 : Math.min(delay * 2, MAX_DELAY);
+  // After failures in a row wait 15 s, 30 s, 1 min … up to 5 min; after a success, a minute.
+  const wait = success ? BASE_DELAY * 4 : delay;
+  delay = success ? BASE_DELAY : Math.min(delay * 2, MAX_DELAY);
   clearTimeout(timer);
-  timer = setTimeout(flush, delay);
+  timer = setTimeout(flush, wait);
 }
 
 function requestBackgroundSync() {
@@ -334,15 +463,6 @@ function formData(form) {
   return data;
 }
 
-function labelFor(form, data) {
-  const bits = [form.dataset.outboxLabel || form.dataset.outboxKind];
-  const person = form.querySelector("select[name=person]");
-  if (person && person.selectedOptions[0] && person.value) bits.push(person.selectedOptions[0].textContent.trim());
-  const date = data.date || data.visit_date || data.talk_date || data.entry_date;
-  if (date) bits.push(date);
-  return bits.join(" · ");
-}
-
 function freshId(form) {
   // A new record gets its UUID on the phone when the form opens (a cached blank form must
   // not hand out the same id twice); a correction (version > 1) keeps the record's id.
@@ -362,7 +482,7 @@ async function onSubmit(event) {
   const rec = await add(form.dataset.outboxKind, data, {
     id: idInput && idInput.value ? idInput.value : undefined,
     version,
-    label: labelFor(form, data),
+    title: form.dataset.outboxLabel || "",
   });
   const note = document.getElementById("outbox-saved");
   if (note) { note.hidden = false; note.dataset.record = rec.id; }
@@ -450,6 +570,9 @@ async function renderList() {
   const host = document.getElementById("outbox-list");
   if (!host || !USER) return;
   const all = await list().catch(() => []);
+  // A person's name is never stored with a record: it is shown while they are in the
+  // caseload the phone holds, looked up by id.
+  const people = new Map((await getAll("caseload").catch(() => [])).map((p) => [String(p.id), p]));
   host.replaceChildren();
   if (!all.length) {
     const p = document.createElement("p");
@@ -466,8 +589,17 @@ async function renderList() {
     badge.className = `badge ${STATUS_CLASS[r.status] || ""}`;
     badge.textContent = T[`status_${r.status}`] || r.status;
     const title = document.createElement("b");
-    title.textContent = ` ${r.label || r.kind}`;
+    const person = r.person && people.get(String(r.person));
+    title.textContent = ` ${[r.title || r.kind, person ? person.name || person.display_name : "", r.date]
+      .filter(Boolean).join(" · ")}`;
     item.append(badge, title);
+    if (r.status === "saved" && r.reason) {
+      // Waiting because the server could not store it yet: it is sent again by itself.
+      const why = document.createElement("div");
+      why.className = "hint outbox-retry-reason";
+      why.textContent = r.reason;
+      item.appendChild(why);
+    }
     if (r.receipt) {
       const rc = document.createElement("div");
       rc.className = "hint";
@@ -506,41 +638,143 @@ async function renderList() {
   }
 }
 
-// ------------------------------------------------------------------ sign-out
+// ------------------------------------------------------------------ sign-out and a shared phone
 
-async function wipeEverything() {
-  // After sign-out nothing of the previous user stays on the phone (Clear-Site-Data does
-  // this too where the browser honours it).
-  if (indexedDB.databases) {
-    const dbs = await indexedDB.databases();
-    await Promise.all(dbs.filter((d) => d.name && d.name.startsWith("donghanh-")).map((d) => req2p(indexedDB.deleteDatabase(d.name)).catch(() => {})));
-  }
+async function outboxDatabases() {
+  if (!indexedDB.databases) return [];
+  const dbs = await indexedDB.databases().catch(() => []);
+  return dbs.map((d) => d.name).filter((n) => n && n.startsWith("donghanh-"));
+}
+
+function deleteDatabase(name) {
+  return new Promise((resolve) => {
+    const r = indexedDB.deleteDatabase(name);
+    r.onsuccess = r.onerror = () => resolve();
+  });
+}
+
+async function deleteShellCaches(keep) {
+  // The service worker caches each user's shell pages apart: "donghanh-shell-<ver>-<user>".
+  if (!window.caches) return;
+  const keys = await caches.keys();
+  await Promise.all(keys.filter((k) => k.startsWith("donghanh-shell-") && !(keep && k.endsWith(`-${keep}`)))
+    .map((k) => caches.delete(k)));
+}
+
+function userOf(name) {
+  return name.slice("donghanh-".length);
+}
+
+async function forgetUser(name) {
+  await deleteDatabase(name);
   if (window.caches) {
     const keys = await caches.keys();
-    await Promise.all(keys.map((k) => caches.delete(k)));
+    await Promise.all(keys.filter((k) => k.startsWith("donghanh-shell-") && k.endsWith(`-${userOf(name)}`))
+      .map((k) => caches.delete(k)));
   }
+}
+
+function openExisting(name) {
+  return new Promise((resolve, reject) => {
+    const r = indexedDB.open(name);
+    r.onupgradeneeded = () => { r.transaction.abort(); };  // not an outbox: leave it
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+}
+
+async function unsentIn(name) {
+  // Records of another account that have not reached the server; its caseload (person
+  // names) is dropped meanwhile: only its owner, signed in again, needs it.
+  const db = await openExisting(name);
+  try {
+    const t = db.transaction(["records", "caseload"], "readwrite");
+    const all = await req2p(t.objectStore("records").getAll());
+    t.objectStore("caseload").clear();
+    return all.filter((r) => UNSENT.includes(r.status)).length;
+  } finally {
+    db.close();
+  }
+}
+
+async function claimPhone() {
+  // A signed-in page: whatever another user left on this phone goes before anything of ours
+  // is drawn. (The sign-in page told whoever signed in if it held unsent records.)
+  const others = (await outboxDatabases()).filter((n) => n !== `donghanh-${USER}`);
+  await Promise.all(others.map(deleteDatabase));
+  await deleteShellCaches(USER);
+}
+
+async function guardSignedOut() {
+  // The sign-in and enrolment pages (only they: a public page may be open beside a signed-in
+  // one, and must not touch its outbox). The user who signed out after the
+  // check chose to lose what was unsent: wipe it all (Clear-Site-Data has done so already
+  // where the browser honours it). Otherwise an account's outbox holding nothing unsent is
+  // wiped; one holding unsent records stays until its owner signs in again and sends them,
+  // or a different person signs in — which this page says before they do.
+  const passkey = document.getElementById("passkey-signin") || document.getElementById("passkey-enrol");
+  if (!passkey) return;
+  const chosen = sessionStorage.getItem(SIGNED_OUT_KEY);
+  sessionStorage.removeItem(SIGNED_OUT_KEY);
+  let unsent = 0;
+  for (const name of await outboxDatabases()) {
+    let n = 0;
+    // An outbox that cannot be read is kept: nothing is deleted without knowing it is safe.
+    if (name !== `donghanh-${chosen}`) n = await unsentIn(name).catch(() => -1);
+    if (n > 0) unsent += n;
+    else if (n === 0) await forgetUser(name);
+  }
+  if (unsent) {
+    const warn = document.createElement("p");
+    warn.id = "outbox-others";
+    warn.className = "warning";
+    warn.setAttribute("role", "alert");
+    warn.textContent = (T.othersUnsent || "{n}").replace("{n}", unsent);
+    passkey.closest("section, main")?.prepend(warn);
+  }
+}
+
+async function onSignOut(event) {
+  // Always intercepted: the outbox itself is read (not a count drawn on the page), and the
+  // form only asks the server to clear the site's data once the user has chosen it.
+  const form = event.target;
+  const wipe = form.elements.namedItem("wipe");
+  event.preventDefault();
+  event.stopPropagation();
+  if (form.dataset.checking) return;
+  form.dataset.checking = "1";
+  try {
+    const unsent = (await getAll("records")).filter((r) => UNSENT.includes(r.status)).length;
+    if (unsent && !window.confirm((T.confirmSignOut || "{n}").replace("{n}", unsent))) return;
+    if (wipe) wipe.value = "1";
+    sessionStorage.setItem(SIGNED_OUT_KEY, USER);
+  } catch (e) {
+    // The outbox could not be read: sign out without wiping; the sign-in page decides.
+    if (wipe) wipe.value = "";
+    sessionStorage.removeItem(SIGNED_OUT_KEY);
+  } finally {
+    delete form.dataset.checking;
+  }
+  form.submit();
 }
 
 // ------------------------------------------------------------------ start
 
-window.outbox = { add, flush, count, list, discard, exportFile, refreshStatus };
+window.outbox = { add, flush, retryNow, count, list, get, discard, exportFile, refreshStatus };
 
-if (USER) {
+async function start() {
+  await claimPhone().catch(() => {});
   document.addEventListener("submit", (e) => {
-    if (e.target.id === "sign-out-form") {
-      // confirm() must run before the submit goes on: decide synchronously from the last count.
-      const waiting = Number(document.getElementById("outbox-status")?.dataset.waiting || 0)
-        + Number(document.getElementById("outbox-status")?.dataset.attention || 0);
-      if (waiting && !window.confirm((T.confirmSignOut || "{n}").replace("{n}", waiting))) e.preventDefault();
-      return;
-    }
-    onSubmit(e);
+    if (e.target.id === "sign-out-form") onSignOut(e);
+    else onSubmit(e);
   }, true);
   window.addEventListener("online", () => flush());
   document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") flush(); });
   if (navigator.serviceWorker) {
     navigator.serviceWorker.addEventListener("message", (e) => { if (e.data === "flush") flush(); });
-    navigator.serviceWorker.ready.then((reg) => reg.active && reg.active.postMessage("cache-shell")).catch(() => {});
+    navigator.serviceWorker.ready
+      .then((reg) => reg.active && reg.active.postMessage({ type: "user", user: USER }))
+      .catch(() => {});
   }
   if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
   const setup = () => {
@@ -552,11 +786,15 @@ if (USER) {
     const exp = document.getElementById("outbox-export");
     if (exp && !exp.dataset.bound) { exp.dataset.bound = "1"; exp.addEventListener("click", exportFile); }
     const retry = document.getElementById("outbox-retry");
-    if (retry && !retry.dataset.bound) { retry.dataset.bound = "1"; retry.addEventListener("click", () => flush()); }
+    if (retry && !retry.dataset.bound) { retry.dataset.bound = "1"; retry.addEventListener("click", () => retryNow()); }
   };
   setup();
   document.addEventListener("htmx:afterSettle", setup);
   flush();
-} else if (new URLSearchParams(window.location.search).get("signed_out")) {
-  wipeEverything();
+}
+
+if (USER) {
+  window.outbox.ready = start();
+} else {
+  window.outbox.ready = guardSignedOut().catch(() => {});
 }

@@ -3,9 +3,16 @@
 // with the cached shell as fallback, and never intercepts non-GET requests: replaying POST
 // bodies from a service worker corrupts them on some browsers, and the outbox owns writes.
 // Pages that show person data are never cached: only the shell pages listed below are.
+//
+// Shell pages are signed-in pages (they carry the user's id), so they are cached per user:
+// "donghanh-shell-<version>-<user>". A signed-in page tells the worker who is signed in; the
+// worker then deletes every other user's shell cache and caches this user's, checking that
+// each page it stores is this user's. Offline, a navigation is answered from the one shell
+// cache left, never from another user's.
 
 const VERSION = "__VERSION__";
 const CACHE = `donghanh-${VERSION}`;
+const SHELL_PREFIX = `donghanh-shell-${VERSION}-`;
 const ASSETS = __ASSETS__;
 const SHELL = __SHELL__;  // signed-in pages without person data, cached on the page's request
 const FALLBACK = "/app";
@@ -17,24 +24,39 @@ self.addEventListener("install", (event) => {
 self.addEventListener("activate", (event) => {
   event.waitUntil((async () => {
     const keys = await caches.keys();
-    await Promise.all(keys.filter((k) => k.startsWith("donghanh-") && k !== CACHE).map((k) => caches.delete(k)));
+    await Promise.all(keys.filter((k) => k.startsWith("donghanh-") && k !== CACHE && !k.startsWith(SHELL_PREFIX))
+      .map((k) => caches.delete(k)));
     await self.clients.claim();
   })());
 });
 
-async function cacheShell(force) {
-  const cache = await caches.open(CACHE);
+async function cacheShell(user) {
+  if (!/^[0-9A-Za-z_-]+$/.test(user)) return;
+  const keys = await caches.keys();
+  await Promise.all(keys.filter((k) => k.startsWith("donghanh-shell-") && k !== SHELL_PREFIX + user)
+    .map((k) => caches.delete(k)));
+  const cache = await caches.open(SHELL_PREFIX + user);
   await Promise.all(SHELL.map(async (url) => {
-    if (!force && (await cache.match(url))) return;  // once per version is enough
+    if (await cache.match(url)) return;  // once per version is enough
     try {
       const res = await fetch(url, { credentials: "same-origin", cache: "no-store" });
-      if (res.ok && !res.redirected) await cache.put(url, res);
+      // Only this user's own page: not a sign-in page after an expired session, not a page
+      // for whoever signed in meanwhile.
+      if (!res.ok || res.redirected) return;
+      const html = await res.clone().text();
+      if (html.includes(`data-user="${user}"`)) await cache.put(url, res);
     } catch (e) { /* offline: keep what we have */ }
   }));
 }
 
+async function shellCache() {
+  const mine = (await caches.keys()).filter((k) => k.startsWith(SHELL_PREFIX));
+  return mine.length === 1 ? caches.open(mine[0]) : null;
+}
+
 self.addEventListener("message", (event) => {
-  if (event.data === "cache-shell") event.waitUntil(cacheShell(false));
+  const m = event.data;
+  if (m && m.type === "user") event.waitUntil(cacheShell(String(m.user)));
 });
 
 function shellFor(url) {
@@ -57,15 +79,16 @@ self.addEventListener("fetch", (event) => {
       try {
         return await fetch(req);
       } catch (e) {
-        const cache = await caches.open(CACHE);
-        return (await cache.match(shellFor(url))) || (await cache.match(FALLBACK)) || Response.error();
+        const cache = await shellCache();
+        return (cache && ((await cache.match(shellFor(url))) || (await cache.match(FALLBACK))))
+          || Response.error();
       }
     })());
     return;
   }
   if (url.pathname.startsWith("/static/")) {
     // Versioned names: the cache is always right; the network only on a miss.
-    event.respondWith(caches.match(req).then((hit) => hit || fetch(req).then((res) => {
+    event.respondWith(caches.match(req, { cacheName: CACHE }).then((hit) => hit || fetch(req).then((res) => {
       if (res.ok) { const copy = res.clone(); caches.open(CACHE).then((c) => c.put(req, copy)); }
       return res;
     })));

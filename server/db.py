@@ -19,7 +19,6 @@ from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
 
 PRAGMAS = (
     "PRAGMA foreign_keys = 1",
-    "PRAGMA busy_timeout = 10000",
     "PRAGMA synchronous = NORMAL",
 )
 
@@ -31,10 +30,13 @@ class KeptSQLiteEngine(SQLiteEngine):
     caller's event loop, so one kept connection serves every loop and thread of the process.
     """
 
-    def __init__(self, path: str, **kwargs: Any) -> None:
-        super().__init__(path=path, timeout=10, **kwargs)
+    def __init__(self, path: str, busy_timeout_ms: int = 10000, **kwargs: Any) -> None:
+        super().__init__(path=path, timeout=busy_timeout_ms / 1000, **kwargs)
         self._kept: aiosqlite.Connection | None = None
         self._wal_done = False
+        # How long a writer waits for another writer's lock before "database is locked".
+        # Read when a connection opens, so tests may shorten it for the connections after.
+        self.busy_timeout_ms = busy_timeout_ms
 
     async def set_path(self, path: str) -> None:
         """Point the engine at another file (tests copy a migrated template per test)."""
@@ -52,6 +54,7 @@ class KeptSQLiteEngine(SQLiteEngine):
             self._wal_done = True
         for pragma in PRAGMAS:
             await connection.execute(pragma)
+        await connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
 
     async def get_connection(self) -> aiosqlite.Connection:
         connection = await aiosqlite.connect(**self.connection_kwargs)
@@ -93,11 +96,12 @@ class KeptSQLiteEngine(SQLiteEngine):
             return await cursor.fetchall()
 
 
-def make_engine(database_url: str, sqlite_path: str) -> PostgresEngine | KeptSQLiteEngine:
+def make_engine(database_url: str, sqlite_path: str,
+                busy_timeout_ms: int = 10000) -> PostgresEngine | KeptSQLiteEngine:
     if database_url.startswith(("postgres://", "postgresql://")):
         return PostgresEngine(config={"dsn": database_url})
     Path(sqlite_path).parent.mkdir(parents=True, exist_ok=True)
-    return KeptSQLiteEngine(path=sqlite_path)
+    return KeptSQLiteEngine(path=sqlite_path, busy_timeout_ms=busy_timeout_ms)
 
 
 def write_transaction(engine: Any) -> Any:

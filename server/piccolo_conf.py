@@ -9,7 +9,7 @@ from piccolo.conf.apps import AppRegistry
 from server.db import make_engine
 from server.settings import settings
 
-DB = make_engine(settings.database_url, settings.sqlite_path)
+DB = make_engine(settings.database_url, settings.sqlite_path, settings.sqlite_busy_timeout_ms)
 
 APP_REGISTRY = AppRegistry(
     apps=[

@@ -23,6 +23,8 @@ SETTINGS: list[Setting] = [
     Setting("DATABASE_URL", "", "postgresql://user:pass@host/db switches to PostgreSQL; "
             "unset uses the embedded SQLite file at SQLITE_PATH."),
     Setting("SQLITE_PATH", str(ROOT / "var" / "donghanh.sqlite"), "Path of the SQLite database."),
+    Setting("SQLITE_BUSY_TIMEOUT_MS", "10000", "Milliseconds a SQLite write waits for another "
+            "writer's lock before giving up (the phone then sends the record again later)."),
     Setting("HOST", "127.0.0.1", "Address scripts/serve binds to."),
     Setting("PORT", "8000", "Port scripts/serve listens on."),
     Setting("PUBLIC_ORIGIN", "", "Origin users open, e.g. https://donghanh.example.vn; "
@@ -59,6 +61,8 @@ def _env(name: str) -> str:
 class Config:
     database_url: str = field(default_factory=lambda: _env("DATABASE_URL"))
     sqlite_path: str = field(default_factory=lambda: _env("SQLITE_PATH"))
+    sqlite_busy_timeout_ms: int = field(
+        default_factory=lambda: int(_env("SQLITE_BUSY_TIMEOUT_MS")))
     host: str = field(default_factory=lambda: _env("HOST"))
     port: int = field(default_factory=lambda: int(_env("PORT")))
     public_origin_raw: str = field(default_factory=lambda: _env("PUBLIC_ORIGIN"))

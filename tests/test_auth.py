@@ -144,7 +144,8 @@ def test_sessions_live_in_the_database_and_end_on_revoke(world, as_user):
 
 def test_sign_out_clears_the_session_and_the_phone(world, as_user):
     bob = as_user(world["bob"])
-    r = bob.post("/auth/sign-out", follow_redirects=False)
+    # `wipe=1`: the page has read the outbox and the user chose (see tests/test_sync.py).
+    r = bob.post("/auth/sign-out", data={"wipe": "1"}, follow_redirects=False)
     assert r.status_code == 303
     assert "storage" in r.headers["clear-site-data"]
     assert bob.get("/", follow_redirects=False).status_code in (302, 303)

@@ -238,10 +238,17 @@ async def signin_page(request: Request) -> Template | Redirect:
 
 @post("/auth/sign-out", name="sign-out", include_in_schema=False)
 async def sign_out(request: Request) -> Redirect:
+    """Sign out. The phone's outbox, caseload and cached pages are cleared with
+    `Clear-Site-Data` only when the page has checked the outbox first (and asked, if it held
+    unsent records): it then sends `wipe=1`. Without it (no JavaScript, or a page that could
+    not check) nothing is cleared here: the sign-in page wipes what holds nothing unsent and
+    keeps unsent records for their owner, saying so (pwa/outbox.js)."""
+    form = await request.form()
     request.clear_session()
-    # The phone forgets the previous user's outbox, caseload and cached pages.
-    return Redirect(path="/signin?signed_out=1",
-                    headers={"Clear-Site-Data": '"cache", "storage"'}, status_code=303)
+    if form.get("wipe") == "1":
+        return Redirect(path="/signin?signed_out=1",
+                        headers={"Clear-Site-Data": '"cache", "storage"'}, status_code=303)
+    return Redirect(path="/signin", status_code=303)
 
 
 @get("/lang/{code:str}", name="set-language", include_in_schema=False)

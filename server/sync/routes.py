@@ -17,6 +17,7 @@ from litestar.response import Template
 
 from server.i18n import _
 from server.sync import queries
+from server.sync.results import SyncResult
 from server.web import SHELL, SignedIn, page
 
 MAX_BATCH = 200
@@ -29,15 +30,6 @@ class SyncRecord(msgspec.Struct):
     version: int = msgspec.field(default=1)
     recorded_at: dt.datetime = msgspec.field(default_factory=lambda: dt.datetime.now(dt.UTC))
     data: dict[str, Any] = msgspec.field(default_factory=dict)
-
-
-class SyncResult(msgspec.Struct, omit_defaults=False):
-    id: str
-    outcome: str
-    state: str | None = None
-    receipt: str | None = None
-    version: int | None = None
-    errors: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 class SyncAnswer(msgspec.Struct):
@@ -70,7 +62,9 @@ def _shape_errors(raw: Any) -> dict[str, str]:
 @post("/api/v1/sync", name="sync", summary="Send a batch of records from the phone")
 async def sync(request: Request, user: SignedIn) -> Response[Any]:
     """At most 200 records; the answer has one result per record, in order. One bad record
-    does not fail its batch."""
+    does not fail its batch. The answer is 200 whatever the outcomes: the request creates
+    nothing as a whole, each record has its own outcome (`retry` when the server could not
+    store it for a reason that is not the record's)."""
     body = await request.body()
     try:
         payload = msgspec.json.decode(body)
@@ -93,7 +87,7 @@ async def sync(request: Request, user: SignedIn) -> Response[Any]:
             results.append(SyncResult(id=rid, outcome="invalid", errors=_shape_errors(raw)))
     stored = iter(await queries.sync_records(user, valid)) if valid else iter(())
     answer = [r if r is not None else next(stored) for r in results]
-    return Response(SyncAnswer(results=answer))
+    return Response(SyncAnswer(results=answer), status_code=200)
 
 
 @get("/api/v1/me/updates", name="my-updates", summary="Review decisions on my records")

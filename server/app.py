@@ -37,7 +37,7 @@ from server.settings import settings
 
 TEMPLATES = Path(__file__).parent / "templates"
 DOMAINS = ("auth", "areas", "people", "visits", "talks", "referrals", "review", "sync",
-           "reports", "audit")
+           "reports", "audit", "privacy")
 
 
 def _configure_jinja(engine: JinjaTemplateEngine) -> None:

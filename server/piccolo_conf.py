@@ -19,5 +19,6 @@ APP_REGISTRY = AppRegistry(
         "server.people.piccolo_app",
         "server.records.piccolo_app",
         "server.reports.piccolo_app",
+        "server.privacy.piccolo_app",
     ]
 )

@@ -30,7 +30,7 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
 
-from server import i18n, web
+from server import i18n, ops, web
 from server.auth.store import DatabaseSessionStore, QuietSessionConfig
 from server.db import db_lifespan
 from server.settings import settings
@@ -111,7 +111,7 @@ def create_app() -> Litestar:
         cache_control=CacheControlHeader(max_age=31536000, public=True),
         include_in_schema=False,
     )
-    return Litestar(
+    return ops.instrument(Litestar(  # request ids, JSON logs, /metrics (server/ops.py)
         route_handlers=[service_worker, manifest, health, static, *_domain_routes()],
         plugins=[HTMXPlugin()],
         guards=[web.role_guard],
@@ -134,7 +134,7 @@ def create_app() -> Litestar:
             Exception: web.server_error_handler,
         },
         lifespan=[db_lifespan],
-    )
+    ))
 
 
 app = create_app()

@@ -58,12 +58,17 @@ class BackupError(Exception):
 # ---------------------------------------------------------------- keys
 
 
-def backup_key(config: Config | None = None) -> bytes:
-    """The 256-bit key: from BACKUP_KEY, or generated once into var/backup.key (0600)."""
+def backup_key(config: Config | None = None, *, create: bool = True) -> bytes:
+    """The 256-bit key: from BACKUP_KEY, or generated once into var/backup.key (0600).
+
+    A restore never creates one (`create=False`): a new key could not read any backup.
+    """
     config = config or settings
     text = config.backup_key_raw
     if not text:
         path = Path(config.sqlite_path).parent / "backup.key"
+        if not path.exists() and not create:
+            raise BackupError(f"no backup key: set BACKUP_KEY, or put the key file at {path}")
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -324,7 +329,7 @@ async def _pg_is_empty(url: str) -> bool:
 def restore(file: Path, config: Config | None = None, *, log: Any = print) -> None:
     """Restore `file` into the configured, empty database; migrate forward; check the chain."""
     config = config or settings
-    key = backup_key(config)
+    key = backup_key(config, create=False)
     engine = "postgres" if config.is_postgres else "sqlite"
     if not file.exists():
         raise BackupError(f"no such file: {file}")

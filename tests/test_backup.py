@@ -276,10 +276,13 @@ def test_prune_keeps_a_count_or_days(tmp_path):
 
 
 def test_generated_key_is_private_and_stable(tmp_path):
-    from server.backup import backup_key
+    from server.backup import BackupError, backup_key
     from server.settings import Config
 
     config = Config(sqlite_path=str(tmp_path / "db.sqlite"), backup_key_raw="")
+    with pytest.raises(BackupError, match="no backup key"):  # a restore never makes one
+        backup_key(config, create=False)
+    assert not (tmp_path / "backup.key").exists()
     first = backup_key(config)
     assert oct((tmp_path / "backup.key").stat().st_mode & 0o777) == "0o600"
     assert backup_key(config) == first and len(first) == 32

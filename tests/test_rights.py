@@ -43,6 +43,8 @@ def test_official_gets_everything_held_on_one_printable_page(world, as_user):
     assert "report-print.css" in page  # the A4 print stylesheet
     assert f'href="/people/{pid}/edit"' in page  # correct it through the register's form
     assert run(count_audit_rows("person.export", pid)) == 1
+    # The next export lists this one, named in Vietnamese.
+    assert "Đã in toàn bộ dữ liệu đang lưu về người này" in alice.get(f"/people/{pid}/data").text
 
 
 def test_only_the_official_of_the_persons_commune(world, as_user, client):

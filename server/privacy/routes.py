@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from litestar import Request, get
 from litestar.response import Template
 
+from server.i18n import N_, _
 from server.people.labels import category_label, end_reason_label, sex_label
 from server.people.queries import get_person_for, list_periods, list_person_audit
 from server.privacy import queries
@@ -22,6 +23,9 @@ from server.review.diff import KIND_FIELDS, field_label, kind_label, show_value,
 from server.web import SignedIn
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
+# This area's audit actions, which the register's trail does not name.
+ACTIONS = {"person.export": N_("Printed everything held about the person"),
+           "person.anonymise": N_("Anonymised: the retention period had passed")}
 
 
 def _local(moment: Any) -> Any:
@@ -45,6 +49,9 @@ async def person_data(request: Request, user: SignedIn, person_id: int) -> Templ
         e["steps"] = [s for s in steps if s["referral"] == e["id"]]
         e["received_local"] = _local(e["received_at"])
     events = list(reversed(await list_person_audit(person["commune"], person_id)))
+    for ev in events:
+        if ev["action"] in ACTIONS:
+            ev["label"] = _(ACTIONS[ev["action"]])
     response = Template(template_name="privacy/person_data.html", context={
         "person": person, "periods": await list_periods(person_id),
         "team": await queries.list_team_history(person_id), "entries": entries,

@@ -274,7 +274,11 @@ def make_backup(config: Config | None = None, *, log: Any = print) -> Path:
         part.unlink(missing_ok=True)
         raise
     log(f"{size} bytes of {engine} data encrypted (key id {key_id(key)})")
-    for old in prune(folder, config.backup_keep, keep=target):
+    try:
+        pruned = prune(folder, config.backup_keep, keep=target)
+    except BackupError as exc:
+        raise BackupError(f"{exc}; the backup is {target}") from None
+    for old in pruned:
         log(f"pruned {old.name}")
     return target
 
@@ -283,6 +287,9 @@ def prune(folder: Path, rule: str, *, keep: Path | None = None,
           now: dt.datetime | None = None) -> list[Path]:
     """Delete backups beyond BACKUP_KEEP: `N` keeps the N newest, `Nd` those of the last N days."""
     rule = rule.strip().lower()
+    if not re.fullmatch(r"[1-9]\d*d?", rule):
+        raise BackupError(f"BACKUP_KEEP must be a count (14) or days (30d), not {rule!r}: "
+                          "nothing was pruned")
     found = []
     for p in folder.iterdir():
         m = NAME_RE.match(re.sub(r"-\d+\.dhbk$", ".dhbk", p.name))
@@ -367,6 +374,7 @@ def restore(file: Path, config: Config | None = None, *, log: Any = print) -> No
 
 
 def _restore_sqlite(data: bytes, path: str) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     memory = sqlite3.connect(":memory:")
     target = sqlite3.connect(path)
     try:

@@ -119,10 +119,15 @@ def _request_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
-def _pool_figures() -> None:
-    from piccolo.engine import engine_finder
+_engine: list[Any] = []
 
-    pool = getattr(engine_finder(), "pool", None)
+
+def _pool_figures() -> None:
+    if not _engine:
+        from piccolo.engine import engine_finder
+
+        _engine.append(engine_finder())
+    pool = getattr(_engine[0], "pool", None)
     if pool is None:
         return
     size, idle = pool.get_size(), pool.get_idle_size()

@@ -273,6 +273,11 @@ def test_prune_keeps_a_count_or_days(tmp_path):
     gone = prune(tmp_path, "2d", now=now)
     assert sorted(p.name for p in gone) == sorted(names[3:4])
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*names[:3], "notes.txt"])
+    from server.backup import BackupError
+
+    with pytest.raises(BackupError, match="BACKUP_KEEP must be"):
+        prune(tmp_path, "a week", now=now)
+    assert len(list(tmp_path.iterdir())) == 4
 
 
 def test_generated_key_is_private_and_stable(tmp_path):

@@ -4,6 +4,7 @@ about them and who read it, for the official of their commune only, audited, nev
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from tests.conftest import run
 from tests.factories import make_entry, make_person
@@ -12,6 +13,7 @@ from tests.test_retention import _ended
 
 def _person(world):
     from server.people.tables import Person
+    from server.records.tables import ReferralEvent
 
     pid = run(make_person(world["A"], name="Phạm Thị Lan", village=world["villages"]["HK"][0],
                           team=[world["bob"]], start=dt.date(2025, 3, 1)))
@@ -19,8 +21,12 @@ def _person(world):
                        Person.notes: "Con gái học lớp 5"}).where(Person.id == pid))
     run(make_entry("visit", commune=world["A"], author=world["bob"], person=pid,
                    entry_date=dt.date(2026, 3, 10), state="approved", health="Ngủ kém"))
-    run(make_entry("referral", commune=world["A"], author=world["bob"], person=pid,
-                   entry_date=dt.date(2026, 4, 2), reason="Khám phổi"))
+    referral = run(make_entry("referral", commune=world["A"], author=world["bob"], person=pid,
+                              entry_date=dt.date(2026, 4, 2), reason="Khám phổi"))
+    run(ReferralEvent.insert(ReferralEvent(
+        id=uuid.uuid4(), referral=referral, status="received", event_date=dt.date(2026, 4, 6),
+        note="Đã hẹn lịch chụp phim", author=world["bob"],
+        recorded_at=dt.datetime(2026, 4, 6, tzinfo=dt.UTC), content_hash="r" * 64)))
     return pid
 
 
@@ -38,6 +44,7 @@ def test_official_gets_everything_held_on_one_printable_page(world, as_user):
                  "01/03/2025",  # category period start
                  "Nguyễn Văn Bình",  # team and author
                  "Ngủ kém", "Khám phổi",  # a visit's and a referral's free text
+                 "06/04/2026", "Cơ sở đã tiếp nhận", "Đã hẹn lịch chụp phim",  # a referral step
                  "Lê Thị Hoa"):  # who opened the person page: alice, just now
         assert held in page, held
     assert "report-print.css" in page  # the A4 print stylesheet

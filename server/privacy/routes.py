@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from litestar import Request, get
 from litestar.response import Template
 
+from schema.enums import RefOutcome, RefStatus, label
 from server.i18n import N_, _
 from server.people.labels import category_label, end_reason_label, sex_label
 from server.people.queries import get_person_for, list_periods, list_person_audit
@@ -46,7 +47,9 @@ async def person_data(request: Request, user: SignedIn, person_id: int) -> Templ
         e["state_label"] = state_label(e["state"])
         e["fields"] = [(field_label(f), show_value(data.get(f), f))
                        for f in KIND_FIELDS.get(e["kind"], ()) if data.get(f) not in (None, "", [])]
-        e["steps"] = [s for s in steps if s["referral"] == e["id"]]
+        e["steps"] = [{**s, "status_label": label(RefStatus, s["status"]),
+                       "outcome_label": label(RefOutcome, s["outcome"]) if s["outcome"] else ""}
+                      for s in steps if s["referral"] == e["id"]]
         e["received_local"] = _local(e["received_at"])
     events = list(reversed(await list_person_audit(person["commune"], person_id)))
     for ev in events:

@@ -29,14 +29,14 @@ from litestar.response import File
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from server import i18n, web
+from server import i18n, ops, web
 from server.auth.store import DatabaseSessionStore, QuietSessionConfig
 from server.db import db_lifespan
 from server.settings import settings
 
 TEMPLATES = Path(__file__).parent / "templates"
 DOMAINS = ("auth", "areas", "people", "visits", "talks", "referrals", "review", "sync",
-           "reports", "audit", "public")
+           "reports", "audit", "public", "privacy")
 
 
 def _configure_jinja(engine: JinjaTemplateEngine) -> None:
@@ -120,7 +120,7 @@ def create_app() -> Litestar:
         cache_control=CacheControlHeader(max_age=31536000, public=True),
         include_in_schema=False, opt=web.STATIC,
     )
-    return DongHanh(
+    return ops.instrument(DongHanh(  # request ids, JSON logs, /metrics (server/ops.py)
         route_handlers=[service_worker, manifest, health, static, *_domain_routes()],
         plugins=[HTMXPlugin()],
         guards=[web.role_guard],
@@ -143,7 +143,7 @@ def create_app() -> Litestar:
             Exception: web.server_error_handler,
         },
         lifespan=[db_lifespan],
-    )
+    ))
 
 
 app = create_app()

@@ -20,5 +20,6 @@ APP_REGISTRY = AppRegistry(
         "server.public.piccolo_app",
         "server.records.piccolo_app",
         "server.reports.piccolo_app",
+        "server.privacy.piccolo_app",
     ]
 )

@@ -47,6 +47,14 @@ SETTINGS: list[Setting] = [
     Setting("REPORT_YEAR_CUTOFF", "11-30", "Last day (MM-DD) of the annual report period "
             "(seed deadline: report before 10 December)."),
     Setting("DEMO_DATA", "1", "1 loads the demo province on first start of scripts/serve."),
+    Setting("BACKUP_KEY", "", "Key that encrypts backups (any long random text). Unset: one is "
+            "generated and kept in var/backup.key; keep a copy apart from the backups."),
+    Setting("BACKUP_DIR", "", "Folder scripts/backup writes into; default: var/backups."),
+    Setting("BACKUP_KEEP", "14", "Backups kept by scripts/backup: a count (14) or days (30d)."),
+    Setting("RETENTION_YEARS_AFTER_SUPPORT", "5", "Years after a person's support ended before "
+            "scripts/retention anonymises their record and entries."),
+    Setting("METRICS_TOKEN", "", "Bearer token that opens /metrics from other hosts; unset: "
+            "/metrics answers only requests from loopback."),
 ]
 
 
@@ -79,6 +87,12 @@ class Config:
     report_h1_cutoff: str = field(default_factory=lambda: _env("REPORT_H1_CUTOFF"))
     report_year_cutoff: str = field(default_factory=lambda: _env("REPORT_YEAR_CUTOFF"))
     demo_data: bool = field(default_factory=lambda: _env("DEMO_DATA") == "1")
+    backup_key_raw: str = field(default_factory=lambda: _env("BACKUP_KEY"))
+    backup_dir_raw: str = field(default_factory=lambda: _env("BACKUP_DIR"))
+    backup_keep: str = field(default_factory=lambda: _env("BACKUP_KEEP"))
+    retention_years: int = field(
+        default_factory=lambda: int(_env("RETENTION_YEARS_AFTER_SUPPORT")))
+    metrics_token: str = field(default_factory=lambda: _env("METRICS_TOKEN"))
 
     @property
     def is_postgres(self) -> bool:
@@ -98,6 +112,10 @@ class Config:
     @property
     def secure_cookies(self) -> bool:
         return self.public_origin.startswith("https://")
+
+    @property
+    def backup_dir(self) -> str:
+        return self.backup_dir_raw or str(Path(self.sqlite_path).parent / "backups")
 
     @property
     def secret_key(self) -> str:

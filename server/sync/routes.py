@@ -15,6 +15,7 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.response import Template
 
+from server import ops
 from server.i18n import _
 from server.sync import queries
 from server.sync.results import SyncResult
@@ -87,6 +88,7 @@ async def sync(request: Request, user: SignedIn) -> Response[Any]:
             results.append(SyncResult(id=rid, outcome="invalid", errors=_shape_errors(raw)))
     stored = iter(await queries.sync_records(user, valid)) if valid else iter(())
     answer = [r if r is not None else next(stored) for r in results]
+    ops.observe_sync([r.outcome for r in answer])
     return Response(SyncAnswer(results=answer), status_code=200)
 
 

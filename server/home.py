@@ -10,7 +10,7 @@ from typing import Any
 
 from server.web import CurrentUser, optional_module
 
-CONTRIBUTORS = ("people", "records", "review", "reports")
+CONTRIBUTORS = ("people", "records", "review", "reports", "training", "counselling")
 
 
 async def home_context(user: CurrentUser) -> dict[str, Any]:

@@ -19,5 +19,7 @@ APP_REGISTRY = AppRegistry(
         "server.people.piccolo_app",
         "server.records.piccolo_app",
         "server.reports.piccolo_app",
+        "server.training.piccolo_app",
+        "server.counselling.piccolo_app",
     ]
 )

@@ -25,7 +25,7 @@ KINDS = ("visit", "talk", "referral", "referral_status")
 
 class SyncRecord(msgspec.Struct):
     id: uuid.UUID
-    kind: Literal["visit", "talk", "referral", "referral_status"]
+    kind: Literal["visit", "talk", "referral", "referral_status", "training", "counselling"]
     version: int = msgspec.field(default=1)
     recorded_at: dt.datetime = msgspec.field(default_factory=lambda: dt.datetime.now(dt.UTC))
     data: dict[str, Any] = msgspec.field(default_factory=dict)

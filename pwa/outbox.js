@@ -402,6 +402,10 @@ async function prefillFromOutbox() {
   const v = form.querySelector("input[name=version]");
   if (v) v.value = rec.version;
   for (const [name, value] of Object.entries(rec.data)) {
+    // A participant list not filled yet takes the choice when it is (fillUserPickers).
+    form.querySelectorAll(`[data-users-picker][data-name="${name}"]`).forEach((host) => {
+      host.dataset.chosen = Array.isArray(value) ? value.join(",") : String(value);
+    });
     const els = form.querySelectorAll(`[name="${name}"]`);
     els.forEach((el) => {
       if (el.type === "checkbox") el.checked = Array.isArray(value) ? value.includes(el.value) : !!value;

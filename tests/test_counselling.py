@@ -273,3 +273,20 @@ def test_report_figures_against_a_hand_computed_fixture(world):
     both = run(counselling_figures([a, b], start, end))
     assert (both["contacts"], both["anonymous"], both["by_topic"]["methadone"],
             both["by_action"]["information"]) == (5, 2, 1, 2)
+
+
+def test_report_partial_renders_the_figures(app):
+    from server.counselling.report import counselling_report_context
+
+    figures = {"contacts": 4, "by_channel": {"hotline": 2, "zalo_phone": 1, "commune": 0,
+                                             "home": 1},
+               "by_asker": {"person": 1, "family": 1, "community": 0, "school": 1,
+                            "anonymous": 1}, "anonymous": 1,
+               "by_topic": {"rehab": 1, "law": 2}, "by_action": {"advice": 2, "referral": 3},
+               "referrals_made": 3, "referrals_linked": 2, "referrals_completed": 1,
+               "follow_up_needed": 2, "follow_up_open": 2, "pending": 1}
+    html = app.template_engine.get_template("counselling/_report.html").render(
+        **counselling_report_context(figures))
+    assert 'id="counselling-contacts">4' in html and 'id="counselling-referrals">3' in html
+    assert 'id="counselling-channel-hotline">2' in html and "Gọi đường dây nóng" in html
+    assert 'id="counselling-by_asker-anonymous">1' in html and "Giấu tên" in html

@@ -269,3 +269,18 @@ def test_report_figures_against_a_hand_computed_fixture(world):
     # A commune without staff has no share (not 0%).
     empty = run(training_figures([world["province"]], start, end))
     assert empty["share_trained"] is None and empty["target_met"] is False
+
+
+def test_report_partial_renders_the_figures(app):
+    from server.training.report import training_report_context
+
+    figures = {"sessions": 2, "participants": 19, "participants_staff": 4,
+               "participants_other": 15, "staff_total": 4, "staff_trained": 2,
+               "share_trained": 50.0, "target_pct": 80, "target_met": False,
+               "by_topic": {"law": 2, "prevention": 1},
+               "by_organisation": {"": 1, "Đoàn Thanh niên": 1}, "pending": 1}
+    html = app.template_engine.get_template("training/_report.html").render(
+        **training_report_context(figures))
+    assert 'id="training-share">50.0%' in html and 'id="training-staff">2 / 4' in html
+    assert "Chưa đạt." in html and "Luật và nghị định về ma túy" in html
+    assert "trên 80% cán bộ" in html and "Đang chờ duyệt, chưa tính ở trên: 1 buổi." in html

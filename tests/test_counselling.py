@@ -290,3 +290,22 @@ def test_report_partial_renders_the_figures(app):
     assert 'id="counselling-contacts">4' in html and 'id="counselling-referrals">3' in html
     assert 'id="counselling-channel-hotline">2' in html and "Gọi đường dây nóng" in html
     assert 'id="counselling-by_asker-anonymous">1' in html and "Giấu tên" in html
+
+
+def test_odd_input_gets_a_clear_4xx(world, as_user):
+    alice = as_user(world["alice"])
+    odd = [{"time": "²:00"}, {"referral": "not-a-uuid"}, {"person": 2**63},
+           {"topics": "rehab"}, {"actions": [None]}, {"date": "9999-12-31"},
+           {"date": "0001-01-01", "time": "1"}, {"follow_up": "perhaps"}]
+    for data in odd:
+        r = alice.post("/api/v1/counselling", json=contact(**data))
+        assert r.status_code == 422, (data, r.status_code)
+    for url in ("/counselling/²/close", f"/counselling/{uuid.uuid4()}/close"):
+        assert alice.post(url, data={"note": "x"}).status_code == 404
+    r = alice.post("/counselling/counsellors", data={"user": [str(2**63), "²", "-1"]},
+                   follow_redirects=False)
+    assert r.status_code == 303
+    r = alice.post("/api/v1/training", json={"id": str(uuid.uuid4()), "data": {
+        "date": TODAY.isoformat(), "title": "x", "topics": ["law"],
+        "participants": ["²", 2**63]}})
+    assert r.status_code == 422 and set(r.json()["errors"]) == {"participants"}

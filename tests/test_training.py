@@ -284,3 +284,11 @@ def test_report_partial_renders_the_figures(app):
     assert 'id="training-share">50.0%' in html and 'id="training-staff">2 / 4' in html
     assert "Chưa đạt." in html and "Luật và nghị định về ma túy" in html
     assert "trên 80% cán bộ" in html and "Đang chờ duyệt, chưa tính ở trên: 1 buổi." in html
+
+
+def test_an_odd_version_in_the_form_is_a_4xx_and_keeps_the_form(world, as_user):
+    alice = as_user(world["alice"])
+    env = form_env(alice.get("/training/new").text)
+    r = alice.post("/training", data={**training_form(place="Nhà văn hóa"), **env,
+                                      "version": "²"})
+    assert r.status_code == 422 and "Nhà văn hóa" in r.text

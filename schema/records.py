@@ -263,7 +263,7 @@ class CounsellingIn(msgspec.Struct, kw_only=True):
                             extra={"widget": "time"})]
     channel: Annotated[Channel, _m(N_("Channel"), extra={"widget": "radio"})] = Channel.hotline
     asker: Annotated[Asker, _m(N_("Who asked"), extra={"widget": "radio"})]
-    person: Annotated[int, _m(N_("Registered person (optional)"), ge=1, le=2**31 - 1,
+    person: Annotated[int, _m(N_("Registered person"), ge=1, le=2**31 - 1,
                               extra={"widget": "person"})] | None = None
     topics: Annotated[list[CounselTopic], _m(N_("Topics"), min_length=1,
                                              max_length=len(CounselTopic))]

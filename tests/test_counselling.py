@@ -142,6 +142,9 @@ def test_follow_up_stays_on_the_home_page_until_closed(world, as_user):
     assert bob.post("/api/v1/counselling", json=body).status_code == 201
     home = bob.get("/").text
     assert "Gọi lại thứ Hai" in home and f'/counselling/{body["id"]}/close' in home
+    mine = bob.get("/entries?kind=counselling")
+    assert mine.status_code == 200 and f'/entries/{body["id"]}' in mine.text
+    assert "Lượt tư vấn" in mine.text
     assert "Gọi lại thứ Hai" in as_user(world["alice"]).get("/").text  # officials see all
     # Not the author's nor an official of the commune: 404, nothing closed.
     assert as_user(world["dave"]).post(f"/counselling/{body['id']}/close",

@@ -28,6 +28,7 @@ const MAX_DELAY = 300000;
 const SENDING_TIMEOUT = 120000;
 const UNSENT = ["saved", "sending", "attention"];
 const SIGNED_OUT_KEY = "donghanh-signed-out";
+const FORM_PATHS = { training: "/training/new", counselling: "/counselling/new" };
 
 let dbPromise = null;
 let flushing = null;
@@ -234,6 +235,7 @@ function flush() {
       }
       await pullUpdates();
       await refreshCaseload();
+      await refreshCommuneUsers();
       await setMeta("lastSync", new Date().toISOString());
       schedule(true);
       return { sent, ok: true };
@@ -397,6 +399,20 @@ async function refreshCaseload() {
   await setMeta("caseloadAt", new Date().toISOString());
 }
 
+async function refreshCommuneUsers() {
+  // Display names of the commune's users, for the training form's participant list when it
+  // is opened offline (names only; answered to officials and the users their commune allows).
+  const role = document.body.dataset.role;
+  if (role !== "official" && role !== "volunteer") return;
+  const at = await getMeta("communeUsersAt");
+  if (at && Date.now() - Date.parse(at) < 600000 && !document.querySelector("[data-users-picker]")) return;
+  const res = await fetch("/api/v1/me/commune-users", { credentials: "same-origin" });
+  if (!res.ok) return;
+  const answer = await res.json();
+  await setMeta("communeUsers", answer.users || []);
+  await setMeta("communeUsersAt", new Date().toISOString());
+}
+
 function schedule(success) {
   // After failures in a row wait 15 s, 30 s, 1 min … up to 5 min; after a success, a minute.
   const wait = success ? BASE_DELAY * 4 : delay;
@@ -443,7 +459,7 @@ function formData(form) {
   const multi = new Set();
   for (const el of form.elements) {
     if (!el.name || el.disabled || el.name.startsWith("_") || ["id", "version", "recorded_at"].includes(el.name)) continue;
-    if (el.type === "checkbox" && form.querySelectorAll(`input[type=checkbox][name="${el.name}"]`).length > 1) multi.add(el.name);
+    if (el.type === "checkbox" && (el.closest("[data-users-picker]") || form.querySelectorAll(`input[type=checkbox][name="${el.name}"]`).length > 1)) multi.add(el.name);
   }
   for (const name of multi) data[name] = [];
   for (const el of form.elements) {
@@ -506,6 +522,10 @@ async function prefillFromOutbox() {
   const v = form.querySelector("input[name=version]");
   if (v) v.value = rec.version;
   for (const [name, value] of Object.entries(rec.data)) {
+    // A participant list not filled yet takes the choice when it is (fillUserPickers).
+    form.querySelectorAll(`[data-users-picker][data-name="${name}"]`).forEach((host) => {
+      host.dataset.chosen = Array.isArray(value) ? value.join(",") : String(value);
+    });
     const els = form.querySelectorAll(`[name="${name}"]`);
     els.forEach((el) => {
       if (el.type === "checkbox") el.checked = Array.isArray(value) ? value.includes(el.value) : !!value;
@@ -539,6 +559,34 @@ async function fillCaseloadPickers() {
       if (String(p.id) === wanted) o.selected = true;
       sel.appendChild(o);
     });
+  });
+}
+
+async function fillUserPickers() {
+  // The cached blank training form has an empty participant list: fill it from the phone.
+  const hosts = document.querySelectorAll("[data-users-picker]");
+  if (!hosts.length || !USER) return;
+  const users = (await getMeta("communeUsers").catch(() => null)) || [];
+  hosts.forEach((host) => {
+    if (host.querySelector("input")) return;
+    const chosen = (host.dataset.chosen || "").split(",");
+    users.forEach((u) => {
+      const label = document.createElement("label");
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.name = host.dataset.name;
+      box.value = String(u.id);
+      box.checked = chosen.includes(String(u.id));
+      label.append(box, ` ${u.name}`);
+      host.appendChild(label);
+    });
+  });
+}
+
+function fillTimeNow() {
+  // A cached blank form has no time in it: take the phone's clock when it opens.
+  document.querySelectorAll("form[data-outbox-kind] input[type=time]").forEach((el) => {
+    if (!el.value) el.value = new Date().toTimeString().slice(0, 5);
   });
 }
 
@@ -623,7 +671,7 @@ async function renderList() {
       // The record's own form, prefilled from the outbox with the server's errors.
       fix.href = r.kind === "referral_status" && r.data && r.data.referral
         ? `/referrals/${encodeURIComponent(r.data.referral)}?outbox=${r.id}`
-        : `/${r.kind}s/new?outbox=${r.id}`;
+        : `${FORM_PATHS[r.kind] || `/${r.kind}s/new`}?outbox=${r.id}`;
       fix.textContent = T.fix || "Fix";
       const drop = document.createElement("button");
       drop.type = "button";
@@ -781,6 +829,8 @@ async function start() {
     document.querySelectorAll("form[data-outbox-kind]").forEach(freshId);
     prefillFromOutbox();
     fillCaseloadPickers();
+    fillUserPickers();
+    fillTimeNow();
     renderCaseload();
     refreshStatus();
     const exp = document.getElementById("outbox-export");

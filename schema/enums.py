@@ -130,6 +130,8 @@ class Kind(enum.StrEnum):
     visit = "visit"
     talk = "talk"
     referral = "referral"
+    training = "training"
+    counselling = "counselling"
 
 
 class State(enum.StrEnum):
@@ -176,10 +178,81 @@ LABELS: dict[type[enum.Enum], dict[str, str]] = {
                 "attended": N_("Attended"), "closed": N_("Closed")},
     RefOutcome: {"completed": N_("Completed"), "declined": N_("Declined"),
                  "no_show": N_("Did not show up"), "cancelled": N_("Cancelled")},
-    Kind: {"visit": N_("Visit"), "talk": N_("Talk"), "referral": N_("Referral")},
+    Kind: {"visit": N_("Visit"), "talk": N_("Talk"), "referral": N_("Referral"),
+           "training": N_("Training session"), "counselling": N_("Counselling contact")},
     State: {"submitted": N_("Submitted"), "approved": N_("Approved"),
             "returned": N_("Returned"), "rejected": N_("Rejected")},
 }
+
+
+
+# ---------------------------------------------------------------- training and counselling
+
+
+class TrainingTopic(enum.StrEnum):
+    law = "law"
+    prevention = "prevention"
+    counselling = "counselling"
+    voluntary_rehab = "voluntary_rehab"
+    post_rehab = "post_rehab"
+    stigma = "stigma"
+    health = "health"
+    records = "records"
+
+
+class Channel(enum.StrEnum):
+    hotline = "hotline"
+    zalo_phone = "zalo_phone"
+    commune = "commune"
+    home = "home"
+
+
+class Asker(enum.StrEnum):
+    person = "person"
+    family = "family"
+    community = "community"
+    school = "school"
+    anonymous = "anonymous"
+
+
+class CounselTopic(enum.StrEnum):
+    rehab = "rehab"
+    methadone = "methadone"
+    law = "law"
+    family = "family"
+    mental_health = "mental_health"
+    relapse = "relapse"
+    jobs = "jobs"
+    hiv = "hiv"
+    other = "other"
+
+
+class CounselAction(enum.StrEnum):
+    advice = "advice"
+    information = "information"
+    referral = "referral"
+
+
+LABELS.update({
+    TrainingTopic: {"law": N_("Drug law and decrees"), "prevention": N_("Prevention work"),
+                    "counselling": N_("Counselling skills"),
+                    "voluntary_rehab": N_("Voluntary rehab at home and in the community"),
+                    "post_rehab": N_("Post-rehab management and support"),
+                    "stigma": N_("Against stigma"), "health": N_("Health, HIV and methadone"),
+                    "records": N_("Records and reporting")},
+    Channel: {"hotline": N_("Hotline call"), "zalo_phone": N_("Zalo or phone"),
+              "commune": N_("In person at the commune"), "home": N_("At home")},
+    Asker: {"person": N_("The person themselves"), "family": N_("Family member"),
+            "community": N_("Community member"), "school": N_("School"),
+            "anonymous": N_("Anonymous")},
+    CounselTopic: {"rehab": N_("Rehab options"), "methadone": N_("Methadone"),
+                   "law": N_("Law and procedures"), "family": N_("Family relations"),
+                   "mental_health": N_("Mental health"), "relapse": N_("Relapse or cravings"),
+                   "jobs": N_("Jobs and livelihood"), "hiv": N_("HIV and health"),
+                   "other": N_("Other")},
+    CounselAction: {"advice": N_("Advice"), "information": N_("Information"),
+                    "referral": N_("Referral to a service")},
+})
 
 
 def label(enum_cls: type[enum.Enum], code: object) -> str:

@@ -101,7 +101,7 @@ def form_fields(cls: type[msgspec.Struct]) -> tuple[FormField, ...]:
             if isinstance(item, mi.EnumType):
                 enum_cls = item.cls
             multiple = True
-            widget = "checkboxes"
+            widget = widget or "checkboxes"  # or a named list, e.g. "users"
             if t.min_length:
                 attrs["data-min-chosen"] = t.min_length
         elif isinstance(t, mi.EnumType):

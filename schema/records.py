@@ -18,6 +18,10 @@ import msgspec
 
 from schema.enums import (
     AgeBand,
+    Asker,
+    Channel,
+    CounselAction,
+    CounselTopic,
     DrugSigns,
     Methadone,
     NotMetReason,
@@ -31,6 +35,7 @@ from schema.enums import (
     Support,
     TalkFormat,
     Topic,
+    TrainingTopic,
     Urgency,
     VisitKind,
 )
@@ -222,3 +227,74 @@ class ReferralOut(msgspec.Struct, kw_only=True, tag_field="kind", tag="referral"
 EntryOut = VisitOut | TalkOut | ReferralOut
 OUTPUTS: dict[str, type[msgspec.Struct]] = {"visit": VisitOut, "talk": TalkOut,
                                             "referral": ReferralOut}
+
+
+# ---------------------------------------------------------------- training and counselling
+# Recorded by officials and the volunteers their commune names (server.training,
+# server.counselling); same envelope, write path, review and sync as the kinds above.
+
+MAX_PARTICIPANTS = 500
+UserRef = Annotated[int, _m(N_("User"), ge=1, le=2**31 - 1)]
+
+
+class TrainingIn(msgspec.Struct, kw_only=True):
+    date: Annotated[dt.date, _m(N_("Date of the training"))]
+    title: Annotated[str, _m(N_("Title"), min_length=1, max_length=200)]
+    topics: Annotated[list[TrainingTopic], _m(N_("Topics"), min_length=1,
+                                              max_length=len(TrainingTopic))]
+    organisation: Annotated[int, _m(N_("Organiser"), ge=1, le=2**31 - 1,
+                                    extra={"widget": "organisation"})] | None = None
+    trainer: Annotated[str, _m(N_("Trainer"), max_length=120)] = ""
+    place: Annotated[str, _m(N_("Place"), max_length=200)] = ""
+    participants: Annotated[list[UserRef], _m(N_("Participants from the commune"),
+                                              max_length=MAX_PARTICIPANTS,
+                                              extra={"widget": "users"})] = \
+        msgspec.field(default_factory=list)
+    others_count: _count(N_("Other participants (not users of the app)")) = 0  # type: ignore[valid-type]
+    notes: _text(N_("Notes"), 2000) = ""  # type: ignore[valid-type]
+
+
+class CounsellingIn(msgspec.Struct, kw_only=True):
+    """A counselling contact. There is deliberately no field for a caller's name or number:
+    the only identity it can hold is a registered person, and never for an anonymous caller."""
+
+    date: Annotated[dt.date, _m(N_("Date of the contact"))]
+    time: Annotated[str, _m(N_("Time"), pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+                            extra={"widget": "time"})]
+    channel: Annotated[Channel, _m(N_("Channel"), extra={"widget": "radio"})] = Channel.hotline
+    asker: Annotated[Asker, _m(N_("Who asked"), extra={"widget": "radio"})]
+    person: Annotated[int, _m(N_("Registered person"), ge=1, le=2**31 - 1,
+                              extra={"widget": "person"})] | None = None
+    topics: Annotated[list[CounselTopic], _m(N_("Topics"), min_length=1,
+                                             max_length=len(CounselTopic))]
+    actions: Annotated[list[CounselAction], _m(N_("What was done"), min_length=1,
+                                               max_length=len(CounselAction))]
+    referral: Annotated[uuid.UUID, _m(N_("The referral made"),
+                                      extra={"widget": "referral"})] | None = None
+    follow_up: Annotated[bool, _m(N_("Follow-up needed?"))] = False
+    follow_up_note: _text(N_("What to follow up"), 500) = ""  # type: ignore[valid-type]
+    notes: _text(N_("Notes"), 2000) = ""  # type: ignore[valid-type]
+
+
+class TrainingSubmit(_Envelope, kw_only=True):
+    data: TrainingIn
+
+
+class CounsellingSubmit(_Envelope, kw_only=True):
+    data: CounsellingIn
+
+
+class TrainingOut(msgspec.Struct, kw_only=True, tag_field="kind", tag="training"):
+    meta: EntryMeta
+    data: TrainingIn
+
+
+class CounsellingOut(msgspec.Struct, kw_only=True, tag_field="kind", tag="counselling"):
+    meta: EntryMeta
+    data: CounsellingIn
+
+
+INPUTS.update(training=TrainingIn, counselling=CounsellingIn)
+SUBMITS.update(training=TrainingSubmit, counselling=CounsellingSubmit)
+OUTPUTS.update(training=TrainingOut, counselling=CounsellingOut)
+EntryOut = VisitOut | TalkOut | ReferralOut | TrainingOut | CounsellingOut  # type: ignore[assignment,misc]

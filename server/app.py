@@ -36,7 +36,7 @@ from server.settings import settings
 
 TEMPLATES = Path(__file__).parent / "templates"
 DOMAINS = ("auth", "areas", "people", "visits", "talks", "referrals", "review", "sync",
-           "reports", "audit", "public", "privacy")
+           "reports", "audit", "public", "privacy", "training", "counselling")
 
 
 def _configure_jinja(engine: JinjaTemplateEngine) -> None:
@@ -60,7 +60,7 @@ SW_ASSETS = ("app.css", "app.js", "outbox.js", "passkey.js", "vendor/htmx-2.0.11
              "vendor/simplewebauthn-browser-14.0.0.umd.min.js", "icons/icon-192.png",
              "icons/icon-512.png", "icons/icon-512-maskable.png")
 SW_SHELL = ("/app", "/outbox", "/visits/new?shell=1", "/talks/new?shell=1",
-            "/referrals/new?shell=1")
+            "/referrals/new?shell=1", "/training/new?shell=1", "/counselling/new?shell=1")
 
 
 @get("/sw.js", include_in_schema=False, name="service-worker", opt=web.REVALIDATE)

@@ -10,7 +10,8 @@ from typing import Any
 
 from server.web import CurrentUser, optional_module
 
-CONTRIBUTORS = ("people", "records", "review", "reports", "public", "privacy")
+CONTRIBUTORS = ("people", "records", "review", "reports", "public", "privacy", "training",
+                "counselling")
 
 
 async def home_context(user: CurrentUser) -> dict[str, Any]:

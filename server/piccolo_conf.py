@@ -21,5 +21,7 @@ APP_REGISTRY = AppRegistry(
         "server.records.piccolo_app",
         "server.reports.piccolo_app",
         "server.privacy.piccolo_app",
+        "server.training.piccolo_app",
+        "server.counselling.piccolo_app",
     ]
 )

@@ -118,7 +118,8 @@ def db_id(value: object) -> int | None:
     """A row id from user input, or None: ids are 32-bit on PostgreSQL, and a bigger number
     would be a database error rather than simply "not found"."""
     text = str(value if value is not None else "").strip()
-    return int(text) if text.isdigit() and 0 < int(text) < 2**31 else None
+    # isdigit() alone accepts "²", which int() refuses: ASCII digits only.
+    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) < 2**31 else None
 
 
 def date_or_none(value: str | None) -> dt.date | None:

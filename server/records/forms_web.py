@@ -55,7 +55,8 @@ def parse_envelope(env: dict[str, Any]) -> tuple[uuid.UUID | None, int, dt.datet
     except ValueError:
         record_id = None
     version_text = str(env.get("version") or "1")
-    version = int(version_text) if version_text.isdigit() and len(version_text) < 5 else 0
+    version = int(version_text) if version_text.isascii() and version_text.isdigit() \
+        and len(version_text) < 5 else 0  # "²" is a digit to isdigit(), not to int()
     try:
         recorded = dt.datetime.fromisoformat(str(env.get("recorded_at") or ""))
         if recorded.tzinfo is None:

@@ -14,10 +14,11 @@ from litestar.exceptions import NotFoundException
 from server.areas.tables import Area, Organisation, User
 from server.audit.queries import record_event
 from server.db import write_transaction
+from server.records.kinds import EXTRA
 from server.records.tables import Entry, EntryVersion, Provider, ReferralEvent
 from server.web import CurrentUser
 
-KINDS = ("visit", "talk", "referral")
+KINDS = ("visit", "talk", "referral", "training", "counselling")
 STATES = ("submitted", "approved", "returned", "rejected")
 PAGE = 50
 
@@ -53,6 +54,10 @@ async def get_entry_for(user: CurrentUser, entry_id: uuid.UUID) -> dict[str, Any
         raise NotFoundException()
     if not (row["author"] == user.id or user.role == "official"):
         raise NotFoundException()
+    if row["kind"] in EXTRA:  # their content lives in the version snapshot and own tables
+        row["_data"] = {k: v for k, v in (await get_entry_data(row["id"], row["version"]))
+                        .items() if k != "kind"}
+        row["_names"] = await EXTRA[row["kind"]].names(row["_data"], row["commune"])
     return row
 
 
@@ -70,6 +75,8 @@ FIELDS = {
 
 def entry_data(row: dict[str, Any]) -> dict[str, Any]:
     """The entry's current content in the schema's field names (the form's values)."""
+    if "_data" in row:
+        return dict(row["_data"])
     data: dict[str, Any] = {"date": row["entry_date"].isoformat()}
     for name in FIELDS.get(row["kind"], ()):
         value = row.get(name)

@@ -25,6 +25,7 @@ from server.audit.queries import record_event
 from server.db import write_transaction
 from server.i18n import _
 from server.people.tables import CategoryPeriod, Person, TeamMember
+from server.records.kinds import EXTRA
 from server.records.tables import Entry, EntryVersion, Provider, ReferralEvent
 from server.records.validation import validate_fields, vn_today
 from server.web import CurrentUser
@@ -40,6 +41,7 @@ NEXT_STEPS: dict[str, dict[str, tuple[str, ...]]] = {
     "closed": {},
 }
 EDITABLE = ("submitted", "returned")
+BUILT_IN = ("visit", "talk", "referral", "referral_status")  # others: server.records.kinds
 WRITERS = ("volunteer", "official")
 
 
@@ -186,6 +188,8 @@ def _columns(kind: str, data: dict[str, Any], person: dict[str, Any] | None) -> 
             attendees_total=data["attendees_total"], attendees_women=data["attendees_women"],
             attendees_under30=data["attendees_under30"],
             attendees_students=data["attendees_students"], materials=data["materials"])
+    elif kind in EXTRA:
+        cols.update(EXTRA[kind].columns(data, person))
     else:
         cols.update(
             person=data.get("person"), village=person["village"] if person else None,
@@ -203,6 +207,8 @@ def _normalise(kind: str, obj: msgspec.Struct) -> dict[str, Any]:
     if kind in ("visit", "talk"):
         key = "support" if kind == "visit" else "topics"
         data[key] = sorted(set(data[key]))
+    if kind in EXTRA:
+        data = EXTRA[kind].normalise(data)
     return data
 
 
@@ -215,6 +221,10 @@ async def submit_record(user: CurrentUser, kind: str, record_id: uuid.UUID, vers
     if kind not in INPUTS:
         return SubmitResult("invalid", errors={"kind": _("Unknown kind of record.")})
     if user.role not in WRITERS or user.commune_id is None:
+        return SubmitResult("forbidden")
+    if kind not in BUILT_IN and kind not in EXTRA:  # declared, but its package not loaded
+        return SubmitResult("invalid", errors={"kind": _("Unknown kind of record.")})
+    if kind in EXTRA and not await EXTRA[kind].may_record(user):
         return SubmitResult("forbidden")
     if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= 1000:
         return SubmitResult("invalid", errors={"version": _("This value is not valid.")})
@@ -253,6 +263,8 @@ async def submit_record(user: CurrentUser, kind: str, record_id: uuid.UUID, vers
         await _check_visit(user, typed, errors, person)
     elif kind == "talk":
         await _check_talk(user, typed, errors)
+    elif kind in EXTRA:
+        await EXTRA[kind].check(user, typed, errors)
     else:
         await _check_referral(user, typed, errors, person)
     if errors or obj is None or content_hash is None:
@@ -309,6 +321,8 @@ async def _insert(user: CurrentUser, kind: str, record_id: uuid.UUID, recorded_a
             await EntryVersion.insert(EntryVersion(entry=record_id, version=1,
                                                    data=json.dumps({"kind": kind, **normal}),
                                                    author=user.id, created_at=now))
+            if kind in EXTRA:
+                await EXTRA[kind].store(user, record_id, normal)
             await record_event("entry.submit", actor_id=user.id, commune_id=user.commune_id,
                                subject_type="entry", subject_id=str(record_id),
                                person_id=cols.get("person"),
@@ -335,6 +349,8 @@ async def _correct(user: CurrentUser, kind: str, existing: dict[str, Any], versi
             await EntryVersion.insert(EntryVersion(entry=record_id, version=version,
                                                    data=json.dumps({"kind": kind, **normal}),
                                                    author=user.id, created_at=now))
+            if kind in EXTRA:
+                await EXTRA[kind].store(user, record_id, normal)
             await record_event("entry.correct", actor_id=user.id, commune_id=user.commune_id,
                                subject_type="entry", subject_id=str(record_id),
                                person_id=cols.get("person"),

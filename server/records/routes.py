@@ -29,6 +29,7 @@ from server.i18n import _
 from server.records import listing
 from server.records.contexts import CONTEXTS
 from server.records.forms_web import display_rows, envelope, parse_envelope, read_form, render_form
+from server.records.kinds import EXTRA
 from server.records.queries import NEXT_STEPS, submit_record
 from server.records.validation import vn_today
 from server.web import SignedIn, page
@@ -50,7 +51,7 @@ async def my_entries(request: Request, user: SignedIn, kind: str = "",
 
 
 def _names(entry: dict[str, Any]) -> dict[str, str]:
-    names = {}
+    names = dict(entry.get("_names") or {})  # kinds of server.records.kinds name their own
     if entry.get("person_name"):
         names["person"] = f"{entry['person_name']} · {entry['person_code']}"
     if entry.get("village_name") and entry["kind"] == "talk":
@@ -155,7 +156,7 @@ async def edit_entry(request: Request, user: SignedIn, entry_id: str) -> Templat
         return await _entry_page(request, user, entry["id"], status_code=409)
     kind = entry["kind"]
     data = listing.entry_data(entry)
-    context = await CONTEXTS[kind](user, data)
+    context = await (CONTEXTS[kind] if kind in CONTEXTS else EXTRA[kind].context)(user, data)
     context["title"] = _("Correct: %(what)s") % {"what": label(Kind, kind)}
     context["review_comment"] = entry["review_comment"] if entry["state"] == "returned" else ""
     return render_form(request, kind, values=data, context=context,

@@ -8,7 +8,8 @@ from typing import Any
 
 from server.i18n import N_, _
 
-KIND_LABELS = {"visit": N_("Visit"), "talk": N_("Outreach talk"), "referral": N_("Referral")}
+KIND_LABELS = {"visit": N_("Visit"), "talk": N_("Outreach talk"), "referral": N_("Referral"),
+               "training": N_("Training session"), "counselling": N_("Counselling contact")}
 STATE_LABELS = {"submitted": N_("Waiting for review"), "approved": N_("Approved"),
                 "returned": N_("Returned for correction"), "rejected": N_("Rejected")}
 

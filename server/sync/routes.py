@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import msgspec
 from litestar import Request, Response, get, post
@@ -22,12 +22,13 @@ from server.sync.results import SyncResult
 from server.web import SHELL, SignedIn, page
 
 MAX_BATCH = 200
-KINDS = ("visit", "talk", "referral", "referral_status")
+KindName = Literal["visit", "talk", "referral", "referral_status", "training", "counselling"]
+KINDS = get_args(KindName)
 
 
 class SyncRecord(msgspec.Struct):
     id: uuid.UUID
-    kind: Literal["visit", "talk", "referral", "referral_status"]
+    kind: KindName
     version: int = msgspec.field(default=1)
     recorded_at: dt.datetime = msgspec.field(default_factory=lambda: dt.datetime.now(dt.UTC))
     data: dict[str, Any] = msgspec.field(default_factory=dict)

@@ -1,0 +1,100 @@
+"""Training figures for the 6-month and annual reports (DESIGN §7: "training: sessions held,
+commune and village staff trained and their share (target > 80%)").
+
+Indicator definitions — `training_figures(commune_ids, start, end)`, dates inclusive, in
+Vietnam's time (an entry's date):
+
+- `sessions` — approved training entries of those communes dated in the period.
+- `participants` — places taken in those sessions: participants chosen from the commune's
+  users plus the count of other participants (a person at two sessions counts twice);
+  `participants_staff` and `participants_other` are its two parts.
+- `staff_total` — the communes' active officials and volunteers (commune and village staff)
+  whose account existed by the end of the period.
+- `staff_trained` — how many of those took part in at least one approved session of the
+  period (each person once).
+- `share_trained` — `staff_trained / staff_total` in percent, one decimal; None without staff.
+- `target_pct` (80) and `target_met` — the seed plan's target is *more than* 80%.
+- `by_topic` — sessions per topic code (a session with two topics counts under both);
+  `by_organisation` — sessions per organiser's name ("" when none was named).
+- `pending` — training entries of the period not yet approved (submitted or returned), shown
+  apart; rejected ones are not counted anywhere.
+
+Numbers only: above the commune a report carries these aggregates and no names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from schema.enums import TrainingTopic, label
+from server.areas.tables import User
+from server.records.tables import Entry
+from server.training.queries import STAFF_ROLES
+from server.training.tables import TrainingParticipant, TrainingSession
+
+TARGET_PCT = 80
+
+
+def _codes(value: Any) -> list[str]:
+    try:
+        items = json.loads(value) if isinstance(value, str) else list(value or [])
+    except ValueError:
+        return []
+    return [str(i) for i in items] if isinstance(items, list) else []
+
+
+async def training_figures(commune_ids: list[int], start: dt.date,
+                           end: dt.date) -> dict[str, Any]:
+    ids = list(commune_ids) or [0]
+    in_period = (TrainingSession.entry.commune.is_in(ids)
+                 & (TrainingSession.entry.entry_date >= start)
+                 & (TrainingSession.entry.entry_date <= end))
+    sessions = await TrainingSession.select(
+        TrainingSession.entry.id.as_alias("id"), TrainingSession.topics,
+        TrainingSession.others_count, TrainingSession.organisation.name.as_alias("org"),
+    ).where(in_period & (TrainingSession.entry.state == "approved"))
+    pending = await Entry.count().where(
+        Entry.commune.is_in(ids) & (Entry.kind == "training") & (Entry.entry_date >= start)
+        & (Entry.entry_date <= end) & Entry.state.is_in(["submitted", "returned"]))
+    entry_ids = [s["id"] for s in sessions]
+    places = await TrainingParticipant.select(TrainingParticipant.user).where(
+        TrainingParticipant.entry.is_in(entry_ids)) if entry_ids else []
+    end_moment = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    staff = {int(r["id"]) for r in await User.select(User.id).where(
+        User.area.is_in(ids) & User.role.is_in(list(STAFF_ROLES)) & (User.active == True)  # noqa: E712
+        & (User.created_at < end_moment))}
+    trained = {int(p["user"]) for p in places} & staff
+
+    by_topic: dict[str, int] = {}
+    by_org: dict[str, int] = {}
+    for s in sessions:
+        for code in sorted(set(_codes(s["topics"]))):
+            by_topic[code] = by_topic.get(code, 0) + 1
+        name = s["org"] or ""
+        by_org[name] = by_org.get(name, 0) + 1
+    others = sum(int(s["others_count"] or 0) for s in sessions)
+    share = round(100 * len(trained) / len(staff), 1) if staff else None
+    return {
+        "sessions": len(sessions),
+        "participants": len(places) + others,
+        "participants_staff": len(places),
+        "participants_other": others,
+        "staff_total": len(staff),
+        "staff_trained": len(trained),
+        "share_trained": share,
+        "target_pct": TARGET_PCT,
+        "target_met": share is not None and share > TARGET_PCT,
+        "by_topic": dict(sorted(by_topic.items())),
+        "by_organisation": dict(sorted(by_org.items())),
+        "pending": pending,
+    }
+
+
+def training_report_context(figures: dict[str, Any]) -> dict[str, Any]:
+    """What `training/_report.html` renders: the figures and the translated labels of their
+    codes (labels are not part of a finalised snapshot; the figures are)."""
+    return {"training": figures,
+            "training_topic_labels": {code: label(TrainingTopic, code)
+                                      for code in figures.get("by_topic", {})}}

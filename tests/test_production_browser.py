@@ -24,7 +24,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser import CHROMIUM_ARGS, ROOT, add_authenticator, free_port
+from tests.browser import add_authenticator
+from tests.harness import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port
 from tests.conftest import run
 from tests.test_offline_browser import flush_until_empty, wait_outbox
 
@@ -218,7 +219,7 @@ def https_browser(playwright_instance: Any) -> Iterator[Any]:
     pages load, but Chromium still refuses to register a service worker from an origin whose
     certificate it does not trust."""
     b = playwright_instance.chromium.launch(
-        executable_path="/usr/bin/chromium", headless=True,
+        executable_path=CHROMIUM, headless=True,
         args=[*CHROMIUM_ARGS, "--ignore-certificate-errors"])
     yield b
     b.close()

@@ -130,6 +130,7 @@ class Kind(enum.StrEnum):
     visit = "visit"
     talk = "talk"
     referral = "referral"
+    referral_status = "referral_status"  # a referral's follow-up step, reviewed like the rest
 
 
 class State(enum.StrEnum):
@@ -176,7 +177,8 @@ LABELS: dict[type[enum.Enum], dict[str, str]] = {
                 "attended": N_("Attended"), "closed": N_("Closed")},
     RefOutcome: {"completed": N_("Completed"), "declined": N_("Declined"),
                  "no_show": N_("Did not show up"), "cancelled": N_("Cancelled")},
-    Kind: {"visit": N_("Visit"), "talk": N_("Talk"), "referral": N_("Referral")},
+    Kind: {"visit": N_("Visit"), "talk": N_("Talk"), "referral": N_("Referral"),
+           "referral_status": N_("Referral follow-up step")},
     State: {"submitted": N_("Submitted"), "approved": N_("Approved"),
             "returned": N_("Returned"), "rejected": N_("Rejected")},
 }

@@ -45,12 +45,27 @@ def provider(world):
                )[0]["id"]
 
 
+# The steps that lead a referral to each status, recorded through the real write path.
+PATHS = {"referred": [], "received": [("received", None)],
+         "attended": [("received", None), ("attended", None)],
+         "closed": [("received", None), ("attended", None), ("closed", "completed")]}
+
+
+def _step(user, ref, status, outcome=None, day=TODAY, step_id=None, version=1, note=""):
+    data = {"referral": str(ref), "status": status, "date": day, "note": note}
+    if outcome:
+        data["outcome"] = outcome
+    return run(submit_record(user, "referral_status", step_id or uuid.uuid4(), version, NOW,
+                             data))
+
+
 def test_every_allowed_and_every_illegal_step(world, pid):
     bob = cu(world, "bob")
     for current, status, outcome in itertools.product(STATUSES, STATUSES, OUTCOMES):
         ref = run(make_entry("referral", commune=world["A"], author=world["bob"], person=pid,
-                             ref_status=current, entry_date=dt.date(2026, 1, 5),
-                             ref_status_date=dt.date(2026, 1, 5)))
+                             entry_date=dt.date(2026, 1, 5), ref_status_date=dt.date(2026, 1, 5)))
+        for before, before_outcome in PATHS[current]:
+            assert _step(bob, ref, before, before_outcome).outcome == "stored"
         data = {"referral": str(ref), "status": status, "date": TODAY}
         if outcome:
             data["outcome"] = outcome
@@ -212,9 +227,10 @@ def test_list_correct_lock_and_isolation(world, as_user, client, pid, provider):
     body3 = {**body, "version": 3, "data": {**body["data"], "reason": "x"}}
     assert bob.post("/api/v1/referrals", json=body3).status_code == 409
     assert bob.get(f"/entries/{rid}/edit").status_code == 409
-    # an approved referral still follows up: its steps are not review content
+    # an approved referral still follows up: each step is an entry of its own, in review
     step = {"id": str(uuid.uuid4()), "data": {"status": "received", "date": TODAY}}
-    assert bob.post(f"/api/v1/referrals/{rid}/status", json=step).status_code == 201
+    r = bob.post(f"/api/v1/referrals/{rid}/status", json=step)
+    assert r.status_code == 201 and r.json()["state"] == "submitted"
     # a visit's page is not a referral page
     vid = run(make_entry("visit", commune=world["A"], author=world["bob"], person=pid))
     assert bob.get(f"/referrals/{vid}").status_code == 404

@@ -8,7 +8,8 @@ from typing import Any
 
 from server.i18n import N_, _
 
-KIND_LABELS = {"visit": N_("Visit"), "talk": N_("Outreach talk"), "referral": N_("Referral")}
+KIND_LABELS = {"visit": N_("Visit"), "talk": N_("Outreach talk"), "referral": N_("Referral"),
+               "referral_status": N_("Referral follow-up step")}
 STATE_LABELS = {"submitted": N_("Waiting for review"), "approved": N_("Approved"),
                 "returned": N_("Returned for correction"), "rejected": N_("Rejected")}
 
@@ -38,6 +39,7 @@ KIND_FIELDS = {
              "attendees_under30", "attendees_students", "materials", "notes"),
     "referral": ("contact_alias", "contact_sex", "contact_age_band", "service", "reason",
                  "urgency", "ref_status", "ref_outcome", "ref_status_date", "notes"),
+    "referral_status": ("ref_status", "ref_outcome", "notes"),
 }
 
 VALUE_LABELS = {

@@ -42,21 +42,26 @@ async def take_change_seqs(author_id: int, count: int = 1) -> int:
     return int(rows[0]["n"])
 
 
-async def stamp_changes(changed: Iterable[tuple[Any, int]]) -> dict[uuid.UUID, int]:
-    """Give each (entry id, author id) the next number of its author's feed; returns them.
+async def stamp_changes(changed: Iterable[tuple[Any, int]]) -> None:
+    """Give each (entry id, author id) the next number of its author's feed.
 
-    Must run inside the write transaction that changed the entries, after their UPDATE."""
-    by_author: dict[int, list[Any]] = {}
+    Must run inside the write transaction that changed the entries, after their UPDATE. One
+    counter increment and one UPDATE per author, however many entries (a bulk approval)."""
+    by_author: dict[int, set[uuid.UUID]] = {}
     for entry_id, author in changed:
-        by_author.setdefault(int(author), []).append(entry_id)
-    stamped: dict[uuid.UUID, int] = {}
+        eid = entry_id if isinstance(entry_id, uuid.UUID) else uuid.UUID(str(entry_id))
+        by_author.setdefault(int(author), set()).add(eid)
     for author in sorted(by_author):
-        ids = sorted(by_author[author], key=str)
-        last = await take_change_seqs(author, len(ids))
-        for n, entry_id in enumerate(ids, start=last - len(ids) + 1):
-            await Entry.update({Entry.change_seq: n}).where(Entry.id == entry_id)
-            stamped[entry_id if isinstance(entry_id, uuid.UUID) else uuid.UUID(str(entry_id))] = n
-    return stamped
+        ids = sorted(by_author[author])
+        first = await take_change_seqs(author, len(ids)) - len(ids)
+        if len(ids) == 1:
+            await Entry.update({Entry.change_seq: first + 1}).where(Entry.id == ids[0])
+            continue
+        marks = ", ".join("{}" for _ in ids)
+        await Entry.raw(
+            f"UPDATE entry SET change_seq = s.rn + {{}} FROM (SELECT id, ROW_NUMBER() OVER "
+            f"(ORDER BY id) AS rn FROM entry WHERE id IN ({marks})) AS s "
+            f"WHERE entry.id = s.id", first, *ids)
 
 
 async def current_change_seq(author_id: int) -> int:

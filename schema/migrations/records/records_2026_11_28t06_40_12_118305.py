@@ -1,7 +1,8 @@
 """Fill what the previous migration added, and make referral follow-up steps entries.
 
 1. Every referral step recorded so far (`referral_event`) gets its `entry` row (kind
-   `referral_status`, same id), so that steps are reviewed like every other entry. A step of
+   `referral_status`, same id, its status, outcome and date mirrored in ref_status,
+   ref_outcome and ref_status_date), so that steps are reviewed like every other entry. A step of
    an approved referral was counted by the reports under the old rules and is kept approved;
    a step of a referral still in review waits for review with it. Each gets its version-1
    snapshot for the reviewer's diff.
@@ -50,11 +51,11 @@ async def _steps_to_entries(engine) -> None:
         for r in chunk:
             state = "approved" if r["ref_state"] == "approved" else "submitted"
             entries.append("({}, 'referral_status', {}, {}, {}, {}, {}, {}, {}, {}, 1, {}, {}, "
-                           "{}, '', {}, 0)")
+                           "{}, '', {}, 0, {}, {}, {})")
             args += [r["id"], r["commune"], r["village"], r["author"], r["person"],
                      r["event_date"], r["recorded_at"], r["received_at"], r["received_at"],
                      state, r["content_hash"], _receipt(str(r["code"])[:6], r["id"]),
-                     r["note"] or ""]
+                     r["note"] or "", r["status"], r["outcome"], r["event_date"]]
             day = r["event_date"]
             data = {"kind": "referral_status", "referral": str(r["referral"]),
                     "status": r["status"], "outcome": r["outcome"],
@@ -66,7 +67,8 @@ async def _steps_to_entries(engine) -> None:
         await engine.run_querystring(QueryString(
             "INSERT INTO entry (id, kind, commune, village, author, person, entry_date, "
             "recorded_at, received_at, updated_at, version, state, content_hash, receipt, "
-            "review_comment, notes, change_seq) VALUES " + ", ".join(entries), *args))
+            "review_comment, notes, change_seq, ref_status, ref_outcome, ref_status_date) "
+            "VALUES " + ", ".join(entries), *args))
         await engine.run_querystring(QueryString(
             "INSERT INTO entry_version (entry, version, data, author, created_at) VALUES "
             + ", ".join(versions), *vargs))

@@ -106,10 +106,14 @@ def _schema_fields() -> dict[str, tuple[str, type | None]]:
     return found
 
 
+# Entry columns whose values are coded by a schema field of another name.
+COLUMN_FIELDS = {"ref_status": "status", "ref_outcome": "outcome"}
+
+
 def _enum_label(field: str | None, code: str) -> str | None:
     if not field:
         return None
-    enum_cls = _schema_fields().get(field, ("", None))[1]
+    enum_cls = _schema_fields().get(COLUMN_FIELDS.get(field, field), ("", None))[1]
     if enum_cls is None:
         return None
     try:

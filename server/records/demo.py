@@ -1,8 +1,8 @@
 """Demo field records: providers per commune, and visits, talks, referrals and their follow-up
 steps written through the real write path (`submit_record`) by the demo volunteers, then some
 reviewed through the real decisions — approved, and one returned to bob with a comment; of the
-follow-up steps some approved, one waiting in the queue, one rejected — so every screen has
-something to show."""
+follow-up steps some approved, some waiting in the queue, one returned to bob, one rejected —
+so every screen has something to show."""
 
 from __future__ import annotations
 
@@ -155,6 +155,9 @@ async def load(ids: dict[str, Any]) -> None:
                     # of the closed referral waiting in the queue.
                     if r_i == 2 and s_i < 2:
                         await _review(sid, "approved", users[official], commune)
+                    elif r_i == 0 and vkey == "bob":
+                        await _review(sid, "returned", users[official], commune,
+                                      "Ghi rõ ai ở cơ sở đã tiếp nhận và hẹn ngày nào.")
                 if r_i == 1:
                     # A step recorded twice by mistake: the official rejects the second one.
                     dup = uuid.uuid4()

@@ -357,6 +357,10 @@ def test_a_returned_step_is_corrected_in_its_referral_form(world, as_user, pid):
     _step(cu(world, "bob"), ref, "received", step_id=sid)
     run(review.return_entry(cu(world, "alice"), sid, 1, "Ghi đúng ngày cơ sở nhận."))
     bob = as_user(world["bob"])
+    page = bob.get(f"/entries/{sid}")  # from the volunteer's notifications and entries
+    assert page.status_code == 200 and f'href="/referrals/{ref}"' in page.text
+    assert "Ghi đúng ngày cơ sở nhận." in page.text and "Bước theo dõi chuyển gửi" in page.text
+    assert f"/entries/{sid}" in bob.get("/notifications").text
     r = bob.get(f"/entries/{sid}/edit", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == f"/referrals/{ref}?fix={sid}"
     page = bob.get(r.headers["location"]).text

@@ -422,6 +422,13 @@ def _fit_step(chain: list[dict[str, Any]], start: dt.date, typed: dict[str, Any]
             "date": upper["date"].strftime("%d/%m/%Y")}
 
 
+async def lock_referral(ref_id: uuid.UUID) -> None:
+    """Take the referral's row lock (PostgreSQL; SQLite's write lock already serialises).
+    Every transaction that changes a referral's chain of steps takes it first, before any step
+    row, so two of them queue instead of deadlocking or both taking the same place."""
+    await Entry.update({Entry.ref_status: Entry.ref_status}).where(Entry.id == ref_id)
+
+
 async def refresh_follow_up(ref_id: uuid.UUID) -> None:
     """Set the referral's current follow-up from its live steps (call in the transaction
     that changed one of them)."""
@@ -473,8 +480,7 @@ async def _submit_status(user: CurrentUser, record_id: uuid.UUID, version: int,
     receipt = make_receipt(code, record_id, version)
     now = dt.datetime.now(dt.UTC)
     async with write_transaction(Entry._meta.db):
-        # The referral's row is the lock that keeps two steps from taking the same place.
-        await Entry.update({Entry.ref_status: Entry.ref_status}).where(Entry.id == ref_id)
+        await lock_referral(ref_id)
         _fit_step(await list_chain(ref_id, exclude=record_id), ref["entry_date"], typed,
                   errors)
         if errors or obj is None or content_hash is None:

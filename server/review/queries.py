@@ -7,7 +7,8 @@ race, a double click or a correction that landed meanwhile cannot be decided ove
 audit row of the change and the author's next update-feed number (server.records.changes).
 The database's own CHECK (trigger on SQLite) keeps the state column to the four review states.
 Referral follow-up steps (kind `referral_status`) are decided the same way; rejecting one
-also recomputes its referral's current follow-up.
+also recomputes its referral's current follow-up (the only decision that changes it: a step
+counts until it is rejected).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from server.db import write_transaction
 from server.i18n import _
 from server.people.tables import Person
 from server.records.changes import stamp_changes
-from server.records.queries import refresh_follow_up
+from server.records.queries import lock_referral, refresh_follow_up
 from server.records.tables import Entry, EntryVersion, ReferralEvent
 from server.review.diff import changed_fields, diff_versions, field_label
 from server.web import CurrentUser
@@ -109,14 +110,6 @@ async def _explain_refusal(entry_id: uuid.UUID, commune_id: int | None, user_id:
     return ReviewRefused(messages.get(row["state"], _("This entry cannot be changed now.")))
 
 
-async def _after_step_decision(step_id: uuid.UUID) -> None:
-    """A rejected step stops counting for its referral's current follow-up."""
-    row = await ReferralEvent.select(ReferralEvent.referral).where(
-        ReferralEvent.id == step_id).first()
-    if row is not None:
-        await refresh_follow_up(row["referral"])
-
-
 async def _decide(user: CurrentUser, entry_id: Any, *, verb: str, from_state: str,
                   to_state: str, seen_version: Any, comment: str = "") -> dict[str, Any]:
     eid = _uuid(entry_id)
@@ -126,7 +119,16 @@ async def _decide(user: CurrentUser, entry_id: Any, *, verb: str, from_state: st
         await get_entry_for_review(user, eid)
     seen = _seen(seen_version)
     now = _now()
+    # Rejecting a follow-up step changes its referral's current status: the referral is
+    # locked first, in the order every change of a chain of steps takes (records.queries).
+    referral = None
+    if to_state == "rejected":
+        link = await ReferralEvent.select(ReferralEvent.referral).where(
+            ReferralEvent.id == eid).first()
+        referral = link["referral"] if link else None
     async with write_transaction(Entry._meta.db):
+        if referral is not None:
+            await lock_referral(referral)
         rows = await Entry.update({
             Entry.state: to_state, Entry.reviewed_by: user.id, Entry.reviewed_at: now,
             Entry.review_comment: comment, Entry.updated_at: now,
@@ -145,8 +147,8 @@ async def _decide(user: CurrentUser, entry_id: Any, *, verb: str, from_state: st
         await record_event(f"entry.{verb}", actor_id=user.id, commune_id=user.commune_id,
                            subject_type="entry", subject_id=str(eid), person_id=row["person"],
                            detail=detail)
-        if row["kind"] == "referral_status":
-            await _after_step_decision(eid)
+        if referral is not None:  # a rejected step does not count (records.queries)
+            await refresh_follow_up(referral)
         await stamp_changes([(eid, row["author"])])
     return {"id": eid, "state": to_state, "version": row["version"]}
 

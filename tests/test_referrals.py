@@ -182,7 +182,8 @@ def test_api_status_endpoint(world, as_user, pid):
     assert as_user(world["bob"]).post(f"/api/v1/referrals/{uuid.uuid4()}/status",
                                       json=body).status_code == 404
     steps = bob.get(f"/api/v1/entries/{ref}").json()["follow_up"]["steps"]
-    assert [s["status"] for s in steps] == ["referred", "received"]
+    assert [(s["status"], s["state"]) for s in steps] == [("referred", "submitted"),
+                                                         ("received", "submitted")]
 
 
 def test_providers_page_is_for_officials_of_the_commune(world, as_user, client, provider):

@@ -218,7 +218,8 @@ async def api_entry(user: SignedIn, entry_id: uuid.UUID) -> EntryOut:
             date=entry["ref_status_date"],
             steps=[ReferralStep(status=s["status"], outcome=s["outcome"], date=s["date"],
                                 note=s["note"] or "", author=s.get("author", entry["author"]),
-                                author_name=s.get("author_name") or "") for s in steps]))
+                                author_name=s.get("author_name") or "",
+                                state=s.get("state")) for s in steps]))
 
 
 route_handlers = [my_entries, entry_detail, referral_detail, referral_status, edit_entry,

@@ -132,6 +132,7 @@ class Kind(enum.StrEnum):
     referral = "referral"
     training = "training"
     counselling = "counselling"
+    referral_status = "referral_status"  # a referral's follow-up step, reviewed like the rest
 
 
 class State(enum.StrEnum):
@@ -179,7 +180,8 @@ LABELS: dict[type[enum.Enum], dict[str, str]] = {
     RefOutcome: {"completed": N_("Completed"), "declined": N_("Declined"),
                  "no_show": N_("Did not show up"), "cancelled": N_("Cancelled")},
     Kind: {"visit": N_("Visit"), "talk": N_("Talk"), "referral": N_("Referral"),
-           "training": N_("Training session"), "counselling": N_("Counselling contact")},
+           "training": N_("Training session"), "counselling": N_("Counselling contact"),
+           "referral_status": N_("Referral follow-up step")},
     State: {"submitted": N_("Submitted"), "approved": N_("Approved"),
             "returned": N_("Returned"), "rejected": N_("Rejected")},
 }

@@ -199,6 +199,8 @@ class ReferralStep(msgspec.Struct, kw_only=True):
     note: str = ""
     author: int
     author_name: str = ""
+    # Each step after "referred" is reviewed; a rejected one does not count.
+    state: State | None = None
 
 
 class FollowUp(msgspec.Struct, kw_only=True):

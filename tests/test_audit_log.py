@@ -104,11 +104,11 @@ def _decisions(world) -> dict:
     a = run(make_entry("visit", commune=world["A"], author=world["bob"], person=pid))
     b = run(make_entry("talk", commune=world["A"], author=world["carol"]))
     c = run(make_entry("visit", commune=world["B"], author=world["erin"]))
-    run(review.approve_entry(alice(world), a))
-    run(review.return_entry(alice(world), b, "Thiếu số người dự."))
+    run(review.approve_entry(alice(world), a, 1))
+    run(review.return_entry(alice(world), b, 1, "Thiếu số người dự."))
     dave = CurrentUser(id=world["dave"], role="official", name="dave", area_id=world["B"],
                        area_name="", area_level="commune")
-    run(review.reject_entry(dave, c, "Không phải hoạt động thật."))
+    run(review.reject_entry(dave, c, 1, "Không phải hoạt động thật."))
     return {"person": pid, "a": a, "b": b, "c": c}
 
 

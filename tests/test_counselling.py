@@ -253,9 +253,9 @@ def test_report_figures_against_a_hand_computed_fixture(world):
     c9 = _contact(erin, 40, channel="hotline", asker="anonymous", topics=["methadone"],
                   actions=["information"])
     for entry in (c1, c2, c3, c4, c7, c8):
-        run(approve_entry(alice, entry))
-    run(reject_entry(alice, c6, "Ghi nhầm"))
-    run(approve_entry(dave, c9))
+        run(approve_entry(alice, entry, 1))
+    run(reject_entry(alice, c6, 1, "Ghi nhầm"))
+    run(approve_entry(dave, c9, 1))
     run(close_follow_up(bob, c2, ""))  # closed today: after the period, so still open at its end
 
     zero = {"rehab": 0, "methadone": 0, "law": 0, "family": 0, "mental_health": 0,

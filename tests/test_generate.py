@@ -19,9 +19,16 @@ async def _count(sql: str) -> list[dict[str, Any]]:
 
 def test_tiny_scale_has_every_table_and_review_state(fresh_db: Any) -> None:
     counts = run(generate(TINY, seed=7))
-    assert counts["entry"] == 360
+    # every follow-up step after "referred" is an entry of its own (reviewed like the rest)
+    steps = run(_count("SELECT count(*) AS n FROM referral_event r JOIN entry s ON s.id = r.id "
+                       "AND s.kind = 'referral_status' AND s.ref_status = r.status"))[0]["n"]
+    later = run(_count("SELECT count(*) AS n FROM referral_event "
+                       "WHERE status <> 'referred'"))[0]["n"]
+    assert steps == later > 0
+    assert counts["entry"] == 360 + steps
     rows = run(_count("SELECT kind, count(*) AS n FROM entry GROUP BY kind ORDER BY kind"))
-    assert {r["kind"]: r["n"] for r in rows} == {"referral": 30, "talk": 30, "visit": 300}
+    assert {r["kind"]: r["n"] for r in rows} == {"referral": 30, "talk": 30, "visit": 300,
+                                                 "referral_status": steps}
     states = {r["state"] for r in run(_count("SELECT DISTINCT state FROM entry"))}
     assert states == {"submitted", "approved", "returned", "rejected"}
     areas = run(_count("SELECT level, count(*) AS n FROM area GROUP BY level"))

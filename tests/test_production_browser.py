@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 
 from tests.browser import add_authenticator
-from tests.harness import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port
 from tests.conftest import run
+from tests.harness import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port
 from tests.test_offline_browser import flush_until_empty, wait_outbox
 
 pytestmark = pytest.mark.browser

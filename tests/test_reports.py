@@ -35,9 +35,17 @@ async def _end_period(person: int, end: dt.date, reason: str) -> None:
 
 
 async def _event(referral: uuid.UUID, status: str, day: dt.date, author: int,
-                 outcome: str | None = None) -> None:
+                 outcome: str | None = None, state: str = "approved") -> None:
+    """A follow-up step as the reports read it: a step entry in `state` and its details."""
+    ref = await Entry.select(Entry.commune, Entry.person).where(Entry.id == referral).first()
+    step = uuid.uuid4()
+    await Entry.insert(Entry(
+        id=step, kind="referral_status", commune=ref["commune"], author=author,
+        person=ref["person"], entry_date=day, recorded_at=dt.datetime.now(dt.UTC), state=state,
+        content_hash="x" * 64, receipt="X", ref_status=status, ref_outcome=outcome,
+        ref_status_date=day))
     await ReferralEvent.insert(ReferralEvent(
-        id=uuid.uuid4(), referral=referral, status=status, outcome=outcome, event_date=day,
+        id=step, referral=referral, status=status, outcome=outcome, event_date=day,
         author=author, recorded_at=dt.datetime.now(dt.UTC), content_hash="x" * 64))
 
 
@@ -94,9 +102,12 @@ async def load_fixture(w: dict) -> dict:
     async def referral(day: dt.date, service: str, status: str, outcome: str | None = None,
                        state: str = "approved", author: int = bob, person: int | None = p1,
                        **kw) -> uuid.UUID:
-        return await make_entry("referral", commune=A, author=author, person=person,
-                                entry_date=day, state=state, service=service,
-                                ref_status=status, ref_outcome=outcome, **kw)
+        rid = await make_entry("referral", commune=A, author=author, person=person,
+                               entry_date=day, state=state, service=service,
+                               ref_status=status, ref_outcome=outcome, **kw)
+        if status == "closed":  # reports read the referral's approved steps
+            await _event(rid, "closed", day, author, outcome)
+        return rid
 
     r1 = await referral(D(2026, 1, 10), "health_station", "attended")
     await _event(r1, "referred", D(2026, 1, 10), bob)
@@ -136,9 +147,10 @@ async def load_fixture(w: dict) -> dict:
     await make_entry("talk", commune=B, author=erin, village=vb[0], entry_date=D(2026, 2, 10),
                      state="approved", setting="school", format="contest", attendees_total=30,
                      attendees_women=10, attendees_under30=12, attendees_students=5)
-    await make_entry("referral", commune=B, author=erin, person=q1, entry_date=D(2026, 1, 5),
-                     state="approved", service="legal_aid", ref_status="closed",
-                     ref_outcome="completed")
+    rb = await make_entry("referral", commune=B, author=erin, person=q1,
+                          entry_date=D(2026, 1, 5), state="approved", service="legal_aid",
+                          ref_status="closed", ref_outcome="completed")
+    await _event(rb, "closed", D(2026, 1, 5), erin, "completed")
     return ids
 
 

@@ -19,6 +19,7 @@ from tests.factories import make_entry, make_person
 
 STATES = ("submitted", "approved", "returned", "rejected")
 JSON = {"accept": "application/json"}
+V1 = {"version": "1"}  # the version the reviewer saw
 
 
 def official(world, key: str = "alice") -> CurrentUser:
@@ -55,9 +56,10 @@ DECISIONS = {
 }
 
 
-def decide(world, verb: str, eid, text: str = "Ghi rõ ngày gặp."):
+def decide(world, verb: str, eid, text: str = "Ghi rõ ngày gặp.", version=1):
     fn, needs_text, _from, _to = DECISIONS[verb]
-    args = (official(world), eid, text) if needs_text else (official(world), eid)
+    args = (official(world), eid, version, text) if needs_text else (official(world), eid,
+                                                                    version)
     return run(fn(*args))
 
 
@@ -111,8 +113,8 @@ def test_a_race_applies_a_decision_once(world):
     user = official(world)
 
     async def both():
-        return await asyncio.gather(queries.approve_entry(user, eid),
-                                    queries.reject_entry(user, eid, "trùng"),
+        return await asyncio.gather(queries.approve_entry(user, eid, 1),
+                                    queries.reject_entry(user, eid, 1, "trùng"),
                                     return_exceptions=True)
 
     results = run(both())
@@ -148,15 +150,15 @@ def test_bulk_approve_with_a_mix_of_states(world):
     gone = entry(world, state="rejected")
     mine = entry(world, author="alice")
     far = entry(world, author="erin", commune="B")
-    ids = [str(x) for x in (ok1, done, back, ok2, gone, mine, far)] + ["rubbish", str(ok1)]
+    ids = [f"{x}:1" for x in (ok1, done, back, ok2, gone, mine, far)] + ["rubbish", f"{ok1}:1"]
     result = run(queries.approve_entries(official(world), ids))
     assert set(result["approved"]) == {ok1, ok2}
     skipped = dict(result["skipped"])
-    assert set(skipped) == {str(done), str(back), str(gone), str(mine), str(far), "rubbish"}
-    assert skipped[str(mine)] == "bạn là người ghi"
-    assert skipped[str(far)] == "không tìm thấy"
-    assert skipped["rubbish"] == "không phải một bản ghi"
-    assert skipped[str(done)] == "đã được duyệt"
+    assert set(skipped) == {f"{x}:1" for x in (done, back, gone, mine, far)} | {"rubbish"}
+    assert skipped[f"{mine}:1"] == "bạn là người ghi"
+    assert skipped[f"{far}:1"] == "không tìm thấy"
+    assert skipped["rubbish"] == "không phải bản ghi với phiên bản bạn đã xem"
+    assert skipped[f"{done}:1"] == "đã được duyệt"
     assert [state_of(x)["state"] for x in (ok1, ok2, done, back, gone, mine, far)] == [
         "approved", "approved", "approved", "returned", "rejected", "submitted", "submitted"]
     events = audit_rows("entry.approve")
@@ -267,7 +269,7 @@ def test_entry_page_shows_the_person_and_recent_history(world, as_user):
 def test_approve_over_html_redirects_with_a_notice(world, as_user):
     eid = entry(world)
     alice = as_user(world["alice"])
-    r = alice.post(f"/review/{eid}/approve", follow_redirects=False)
+    r = alice.post(f"/review/{eid}/approve", data=V1, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/review?done=approve"
     assert "Đã duyệt" in alice.get(r.headers["location"]).text
     assert state_of(eid)["state"] == "approved"
@@ -276,10 +278,10 @@ def test_approve_over_html_redirects_with_a_notice(world, as_user):
 def test_return_and_reject_over_html(world, as_user):
     a, b = entry(world), entry(world)
     alice = as_user(world["alice"])
-    r = alice.post(f"/review/{a}/return", data={"comment": "Thiếu ngày hẹn."},
+    r = alice.post(f"/review/{a}/return", data={"comment": "Thiếu ngày hẹn.", **V1},
                    follow_redirects=False)
     assert r.status_code == 303
-    r = alice.post(f"/review/{b}/reject", data={"comment": "Trùng lặp."},
+    r = alice.post(f"/review/{b}/reject", data={"comment": "Trùng lặp.", **V1},
                    follow_redirects=False)
     assert r.status_code == 303
     assert state_of(a)["review_comment"] == "Thiếu ngày hẹn."
@@ -289,10 +291,10 @@ def test_return_and_reject_over_html(world, as_user):
 def test_missing_comment_is_a_422_page_with_the_error(world, as_user):
     eid = entry(world)
     alice = as_user(world["alice"])
-    r = alice.post(f"/review/{eid}/return", data={"comment": " "})
+    r = alice.post(f"/review/{eid}/return", data={"comment": " ", **V1})
     assert r.status_code == 422
     assert 'class="field-error"' in r.text
-    r = alice.post(f"/review/{eid}/reject", data={})
+    r = alice.post(f"/review/{eid}/reject", data=V1)
     assert r.status_code == 422
     assert state_of(eid)["state"] == "submitted"
 
@@ -300,7 +302,7 @@ def test_missing_comment_is_a_422_page_with_the_error(world, as_user):
 def test_a_refused_comment_is_kept_on_the_page(world, as_user):
     eid = entry(world)
     long = "Thiếu thông tin " * 200
-    r = as_user(world["alice"]).post(f"/review/{eid}/return", data={"comment": long})
+    r = as_user(world["alice"]).post(f"/review/{eid}/return", data={"comment": long, **V1})
     assert r.status_code == 422
     assert long.strip() in r.text and "2000" in r.text
     assert state_of(eid)["state"] == "submitted"
@@ -309,15 +311,15 @@ def test_a_refused_comment_is_kept_on_the_page(world, as_user):
 def test_illegal_transition_answers_409_json_and_422_html(world, as_user):
     eid = entry(world, state="rejected")
     alice = as_user(world["alice"])
-    r = alice.post(f"/review/{eid}/approve", headers=JSON)
+    r = alice.post(f"/review/{eid}/approve", data=V1, headers=JSON)
     assert r.status_code == 409
     assert "từ chối" in r.json()["detail"]
-    r = alice.post(f"/review/{eid}/approve")
+    r = alice.post(f"/review/{eid}/approve", data=V1)
     assert r.status_code == 422 and 'class="form-error"' in r.text
     ok = entry(world)
-    r = alice.post(f"/review/{ok}/approve", headers=JSON)
+    r = alice.post(f"/review/{ok}/approve", data=V1, headers=JSON)
     assert r.status_code == 200 and r.json()["state"] == "approved"
-    r = alice.post(f"/review/{ok}/return", data={"comment": "x"}, headers=JSON)
+    r = alice.post(f"/review/{ok}/return", data={"comment": "x", **V1}, headers=JSON)
     assert r.status_code == 409
 
 
@@ -326,20 +328,20 @@ def test_own_entry_over_http(world, as_user):
     alice = as_user(world["alice"])
     page = alice.get(f"/review/{eid}")
     assert page.status_code == 200 and "/approve" not in re.sub(r"/review/approve", "", page.text)
-    assert alice.post(f"/review/{eid}/approve", headers=JSON).status_code == 403
-    assert alice.post(f"/review/{eid}/approve").status_code == 422
+    assert alice.post(f"/review/{eid}/approve", data=V1, headers=JSON).status_code == 403
+    assert alice.post(f"/review/{eid}/approve", data=V1).status_code == 422
     assert state_of(eid)["state"] == "submitted"
 
 
 def test_bulk_approve_over_http_reports_the_skipped(world, as_user):
     ok, back = entry(world), entry(world, state="returned")
     alice = as_user(world["alice"])
-    r = alice.post("/review/approve", data={"ids": [str(ok), str(back)]})
+    r = alice.post("/review/approve", data={"ids": [f"{ok}:1", f"{back}:1"]})
     assert r.status_code == 200
     assert str(back)[:8] in r.text
     assert state_of(ok)["state"] == "approved" and state_of(back)["state"] == "returned"
-    r = alice.post("/review/approve", data={"ids": str(back)}, headers=JSON)
-    assert r.json() == {"approved": [], "skipped": [{"id": str(back),
+    r = alice.post("/review/approve", data={"ids": f"{back}:1"}, headers=JSON)
+    assert r.json() == {"approved": [], "skipped": [{"id": f"{back}:1",
                                                       "reason": "đã trả lại người ghi"}]}
     assert alice.post("/review/approve", data={}).status_code == 200
 
@@ -362,9 +364,10 @@ def test_isolation_matrix(world, as_user, client):
     assert dave.get("/review").status_code == 200 and str(eid) not in dave.get("/review").text
     assert dave.get(f"/review/{eid}").status_code == 404
     for verb in ("approve", "return", "reject", "reopen"):
+        assert dave.post(f"/review/{eid}/{verb}", data={"comment": "x", **V1}).status_code == 404
         assert dave.post(f"/review/{eid}/{verb}", data={"comment": "x"}).status_code == 404
-    assert dave.post(f"/review/{eid}/approve", headers=JSON).status_code == 404
-    dave.post("/review/approve", data={"ids": str(eid)})
+    assert dave.post(f"/review/{eid}/approve", data=V1, headers=JSON).status_code == 404
+    dave.post("/review/approve", data={"ids": f"{eid}:1"})
     r = client.get("/review", follow_redirects=False)
     assert r.status_code in (302, 303) and r.headers["location"].startswith("/signin")
     assert client.get(f"/review/{eid}", follow_redirects=False).status_code in (302, 303)

@@ -32,9 +32,9 @@ def count(user: CurrentUser) -> int:
 def test_volunteer_count_is_returned_and_recently_rejected(world):
     official = me(world, "alice", "official")
     back = entry(world)
-    run(queries.return_entry(official, back, "Bổ sung tình hình sức khỏe."))
+    run(queries.return_entry(official, back, 1, "Bổ sung tình hình sức khỏe."))
     gone = entry(world)
-    run(queries.reject_entry(official, gone, "Trùng lặp."))
+    run(queries.reject_entry(official, gone, 1, "Trùng lặp."))
     entry(world, state="rejected", reviewed_at=NOW - dt.timedelta(days=30),
           review_comment="Cũ")
     entry(world)  # submitted
@@ -43,7 +43,7 @@ def test_volunteer_count_is_returned_and_recently_rejected(world):
     assert count(me(world, "bob")) == 2
     assert count(me(world, "carol")) == 1
     assert count(me(world, "erin")) == 0
-    run(queries.approve_entry(official, entry(world)))
+    run(queries.approve_entry(official, entry(world), 1))
     assert count(me(world, "bob")) == 2
 
 
@@ -65,7 +65,7 @@ def test_official_count_uses_the_commune_overdue_setting(world):
 
 def test_count_fragment_and_page(world, as_user, client):
     eid = entry(world)
-    run(queries.return_entry(me(world, "alice", "official"), eid, "Ghi thiếu ngày hẹn."))
+    run(queries.return_entry(me(world, "alice", "official"), eid, 1, "Ghi thiếu ngày hẹn."))
     bob = as_user(world["bob"])
     r = bob.get("/notifications/count", headers={"hx-request": "true"})
     assert r.status_code == 200
@@ -95,7 +95,7 @@ def test_home_pages_show_the_review_blocks(world, as_user):
     entry(world, received_at=NOW - dt.timedelta(days=6))
     entry(world)
     back = entry(world)
-    run(queries.return_entry(me(world, "alice", "official"), back, "Sửa lại nguy cơ."))
+    run(queries.return_entry(me(world, "alice", "official"), back, 1, "Sửa lại nguy cơ."))
     alice = as_user(world["alice"]).get("/").text
     assert "Bản ghi chờ duyệt: 2" in alice and "quá hạn: 1" in alice
     bob = as_user(world["bob"]).get("/").text

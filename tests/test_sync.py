@@ -145,8 +145,6 @@ def test_concurrent_identical_submissions_store_once(world):
 
 
 def test_updates_feed_reports_review_decisions(world, as_user):
-    from server.records.tables import Entry
-
     pid = _setup(world)
     bob = as_user(world["bob"])
     first = bob.get("/api/v1/me/updates").json()  # a phone's first call: only a cursor
@@ -158,9 +156,12 @@ def test_updates_feed_reports_review_decisions(world, as_user):
     cursor = feed["cursor"]
     assert bob.get("/api/v1/me/updates", params={"since": cursor}).json()["updates"] == []
 
-    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
-    run(Entry.update({Entry.state: "returned", Entry.review_comment: "Thiếu ngày hẹn",
-                      Entry.updated_at: later}).where(Entry.id == uuid.UUID(rec["id"])))
+    from server.review.queries import return_entry
+    from server.web import CurrentUser
+
+    alice = CurrentUser(id=world["alice"], role="official", name="alice", area_id=world["A"],
+                        area_name="", area_level="commune")
+    run(return_entry(alice, uuid.UUID(rec["id"]), 1, "Thiếu ngày hẹn"))
     update = bob.get("/api/v1/me/updates", params={"since": cursor}).json()["updates"]
     assert update[0]["state"] == "returned" and update[0]["comment"] == "Thiếu ngày hẹn"
     # Nobody else's entries appear in the feed.

@@ -244,9 +244,9 @@ def test_report_figures_against_a_hand_computed_fixture(world):
     s6 = _session(erin, TODAY - dt.timedelta(days=90), [world["dave"], world["erin"]], 3,
                   ["voluntary_rehab"])
     for entry in (s1, s2, s5):
-        run(approve_entry(alice, entry))
-    run(reject_entry(alice, s4, "Trùng với buổi khác"))
-    run(approve_entry(dave, s6))
+        run(approve_entry(alice, entry, 1))
+    run(reject_entry(alice, s4, 1, "Trùng với buổi khác"))
+    run(approve_entry(dave, s6, 1))
     run(set_user_active(frank, False))  # left: no longer counted as staff
 
     # Commune A: s1 and s2 count (s3 pending, s4 rejected, s5 before the period).

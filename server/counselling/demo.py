@@ -42,7 +42,7 @@ async def load(ids: dict[str, Any]) -> None:
         bob, 12, time="21:15", channel="hotline", asker="anonymous",
         topics=["rehab", "methadone"], actions=["advice", "information"],
         notes="Người gọi hỏi về điều trị Methadone và cai nghiện tự nguyện tại gia đình.")
-    await approve_entry(alice, anonymous)
+    await approve_entry(alice, anonymous, 1)
 
     referral = await Entry.select(Entry.id, Entry.person).where(
         (Entry.kind == "referral") & (Entry.author == users["bob"])).order_by(
@@ -53,12 +53,12 @@ async def load(ids: dict[str, Any]) -> None:
         actions=["advice", "referral"] if referral else ["advice"],
         referral=str(referral["id"]) if referral else None, follow_up=True,
         follow_up_note="Gọi lại cho gia đình sau buổi khám để hỏi tình hình.")
-    await approve_entry(alice, family)
+    await approve_entry(alice, family, 1)
     school = await _contact(
         bob, 25, time="14:00", channel="commune", asker="school",
         topics=["law", "other"], actions=["information"], follow_up=True,
         follow_up_note="Gửi tài liệu tuyên truyền cho nhà trường.")
-    await approve_entry(alice, school)
+    await approve_entry(alice, school, 1)
     await close_follow_up(bob, school, "Đã gửi 50 tờ rơi cho trường THCS.")
 
     await _contact(  # waits for review
@@ -67,4 +67,4 @@ async def load(ids: dict[str, Any]) -> None:
     hung = await _contact(
         erin, 15, time="08:30", channel="home", asker="family", topics=["jobs"],
         actions=["information"])
-    await approve_entry(dave, hung)
+    await approve_entry(dave, hung, 1)

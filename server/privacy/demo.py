@@ -44,6 +44,6 @@ async def load(ids: dict[str, Any]) -> None:
                              "support": ["counselling"], "health": "Khỏe, đi làm thuê",
                              "notes": "Gặp cả vợ và con gái."})
         if result.outcome == "stored":
-            await approve_entry(alice, entry_id)
+            await approve_entry(alice, entry_id, 1)
     await close_person(actor_id=alice.id, person=await get_person_for(alice, person_id),
                        end=end, reason="completed")

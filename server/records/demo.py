@@ -1,6 +1,8 @@
-"""Demo field records: providers per commune, and visits, talks and referrals written through
-the real write path (`submit_record`) by the demo volunteers, then some reviewed — approved,
-rejected, and one returned to bob with a comment — so every screen has something to show."""
+"""Demo field records: providers per commune, and visits, talks, referrals and their follow-up
+steps written through the real write path (`submit_record`) by the demo volunteers, then some
+reviewed through the real decisions — approved, and one returned to bob with a comment; of the
+follow-up steps some approved, some waiting in the queue, one returned to bob, one rejected —
+so every screen has something to show."""
 
 from __future__ import annotations
 
@@ -9,10 +11,9 @@ import uuid
 from typing import Any
 
 from server.areas.tables import Area
-from server.audit.queries import record_event
 from server.people.tables import CategoryPeriod, Person, TeamMember
 from server.records.queries import submit_record
-from server.records.tables import Entry, Provider
+from server.records.tables import Provider
 from server.records.validation import vn_today
 from server.web import CurrentUser
 
@@ -37,13 +38,16 @@ def _as(user_id: int, role: str, commune: int) -> CurrentUser:
 
 async def _review(entry_id: uuid.UUID, state: str, reviewer: int, commune: int,
                   comment: str = "") -> None:
-    now = dt.datetime.now(dt.UTC)
-    await Entry.update({Entry.state: state, Entry.reviewed_by: reviewer,
-                        Entry.reviewed_at: now, Entry.review_comment: comment,
-                        Entry.updated_at: now}).where(Entry.id == entry_id)
-    await record_event(f"entry.{state}", actor_id=reviewer, commune_id=commune,
-                       subject_type="entry", subject_id=str(entry_id),
-                       detail={"comment": comment, "demo": True})
+    """A decision on version 1, through the review's own guarded transaction."""
+    from server.review import queries as review
+
+    official = _as(reviewer, "official", commune)
+    if state == "approved":
+        await review.approve_entry(official, entry_id, 1)
+    elif state == "returned":
+        await review.return_entry(official, entry_id, 1, comment)
+    else:
+        await review.reject_entry(official, entry_id, 1, comment)
 
 
 async def _caseload(commune: int, user_id: int) -> list[dict[str, Any]]:
@@ -135,15 +139,35 @@ async def load(ids: dict[str, Any]) -> None:
                 if res.outcome != "stored":
                     continue
                 steps = [("received", None), ("attended", None), ("closed", "completed")][:r_i + 1]
+                if r_i == 2:
+                    await _review(rid, "approved", users[official], commune)
                 for s_i, (status, outcome) in enumerate(steps):
                     step_day = min(today, day + dt.timedelta(days=2 * (s_i + 1)))
                     data = {"referral": str(rid), "status": status, "date": step_day.isoformat(),
                             "note": "Đã liên hệ cơ sở"}
                     if outcome:
                         data["outcome"] = outcome
-                    await submit_record(me, "referral_status", uuid.uuid4(), 1, now, data)
-                if r_i == 2:
-                    await _review(rid, "approved", users[official], commune)
+                    sid = uuid.uuid4()
+                    if (await submit_record(me, "referral_status", sid, 1, now, data)).outcome \
+                            != "stored":
+                        continue
+                    # Follow-up steps are reviewed too: the earlier ones approved, the last
+                    # of the closed referral waiting in the queue.
+                    if r_i == 2 and s_i < 2:
+                        await _review(sid, "approved", users[official], commune)
+                    elif r_i == 0 and vkey == "bob":
+                        await _review(sid, "returned", users[official], commune,
+                                      "Ghi rõ ai ở cơ sở đã tiếp nhận và hẹn ngày nào.")
+                if r_i == 1:
+                    # A step recorded twice by mistake: the official rejects the second one.
+                    dup = uuid.uuid4()
+                    res = await submit_record(me, "referral_status", dup, 1, now, {
+                        "referral": str(rid), "status": "closed", "outcome": "declined",
+                        "date": min(today, day + dt.timedelta(days=5)).isoformat(),
+                        "note": "Ghi nhầm"})
+                    if res.outcome == "stored":
+                        await _review(dup, "rejected", users[official], commune,
+                                      "Người được hỗ trợ vẫn đang đi khám, chưa từ chối.")
             await submit_record(me, "referral", uuid.uuid4(), 1, now, {
                 "contact_alias": "Anh H. (gặp ở buổi tuyên truyền)", "contact_sex": "male",
                 "contact_age_band": "18_29", "date": (today - dt.timedelta(days=2)).isoformat(),

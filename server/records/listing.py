@@ -18,7 +18,7 @@ from server.records.kinds import EXTRA
 from server.records.tables import Entry, EntryVersion, Provider, ReferralEvent
 from server.web import CurrentUser
 
-KINDS = ("visit", "talk", "referral", "training", "counselling")
+KINDS = ("visit", "talk", "referral", "referral_status", "training", "counselling")
 STATES = ("submitted", "approved", "returned", "rejected")
 PAGE = 50
 
@@ -71,6 +71,8 @@ FIELDS = {
     "referral": ("person", "contact_alias", "contact_sex", "contact_age_band", "service",
                  "provider", "reason", "urgency", "notes"),
 }
+# A follow-up step's fields in the schema's names, from the columns that mirror them.
+STEP_FIELDS = {"status": "ref_status", "outcome": "ref_outcome", "note": "notes"}
 
 
 def entry_data(row: dict[str, Any]) -> dict[str, Any]:
@@ -78,6 +80,9 @@ def entry_data(row: dict[str, Any]) -> dict[str, Any]:
     if "_data" in row:
         return dict(row["_data"])
     data: dict[str, Any] = {"date": row["entry_date"].isoformat()}
+    if row["kind"] == "referral_status":
+        data.update({name: row[col] for name, col in STEP_FIELDS.items()
+                     if row.get(col) is not None})
     for name in FIELDS.get(row["kind"], ()):
         value = row.get(name)
         if name in ("support", "topics"):
@@ -104,19 +109,31 @@ async def get_entry_data(entry_id: uuid.UUID, version: int) -> dict[str, Any]:
 
 
 async def list_steps(entry: dict[str, Any]) -> list[dict[str, Any]]:
-    """The referral's timeline: the referral itself, then each recorded step."""
+    """The referral's timeline: the referral itself, then each recorded step in the order it
+    was received, with its review state (a rejected step is shown, and does not count)."""
     steps = [{"status": "referred", "outcome": None, "date": entry["entry_date"], "note": "",
-              "author_name": entry.get("author_name", "")}]
-    rows = await ReferralEvent.select(
-        ReferralEvent.status, ReferralEvent.outcome, ReferralEvent.event_date,
-        ReferralEvent.note, ReferralEvent.author, ReferralEvent.author.display_name.as_alias(
-            "author_name"), ReferralEvent.received_at,
-    ).where(ReferralEvent.referral == entry["id"]).order_by(ReferralEvent.received_at)
+              "author_name": entry.get("author_name", ""), "state": entry.get("state"),
+              "id": entry["id"]}]
+    rows = await Entry.select(
+        Entry.id, Entry.ref_status, Entry.ref_outcome, Entry.ref_status_date, Entry.notes,
+        Entry.author, Entry.author.display_name.as_alias("author_name"), Entry.state,
+        Entry.review_comment, Entry.version, Entry.received_at,
+    ).where((Entry.kind == "referral_status") & Entry.id.is_in(
+        ReferralEvent.select(ReferralEvent.id).where(ReferralEvent.referral == entry["id"]))
+    ).order_by(Entry.received_at)
     for r in rows:
-        steps.append({"status": r["status"], "outcome": r["outcome"], "date": r["event_date"],
-                      "note": r["note"], "author": r["author"],
-                      "author_name": r["author_name"]})
+        steps.append({"id": r["id"], "status": r["ref_status"], "outcome": r["ref_outcome"],
+                      "date": r["ref_status_date"], "note": r["notes"], "author": r["author"],
+                      "author_name": r["author_name"], "state": r["state"],
+                      "comment": r["review_comment"], "version": r["version"]})
     return steps
+
+
+async def get_step_referral(step_id: uuid.UUID) -> uuid.UUID | None:
+    """The referral a follow-up step belongs to."""
+    row = await ReferralEvent.select(ReferralEvent.referral).where(
+        ReferralEvent.id == step_id).first()
+    return row["referral"] if row else None
 
 
 # ---------------------------------------------------------------- pick lists

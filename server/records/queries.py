@@ -4,8 +4,11 @@ and the offline sync alike, plus the access checks it rests on.
 Idempotency: the client UUID is the entry's key. The same id, version and content answers
 "unchanged" with the stored receipt; other content at that version, or a version that is not
 current + 1, is a "conflict"; current + 1 by the author of a submitted or returned entry is a
-correction. Referral status steps are records of their own (`referral_status`), keyed the same
-way by their UUID.
+correction. Referral follow-up steps are entries too (kind `referral_status`, keyed the same
+way by their UUID, reviewed like the rest): see `_submit_status`.
+
+Every write stamps the entry with the author's next update-feed number in its transaction
+(server.records.changes), so the phone learns of it.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from server.audit.queries import record_event
 from server.db import write_transaction
 from server.i18n import _
 from server.people.tables import CategoryPeriod, Person, TeamMember
+from server.records.changes import stamp_changes
 from server.records.kinds import EXTRA
 from server.records.tables import Entry, EntryVersion, Provider, ReferralEvent
 from server.records.validation import validate_fields, vn_today
@@ -327,6 +331,7 @@ async def _insert(user: CurrentUser, kind: str, record_id: uuid.UUID, recorded_a
                                subject_type="entry", subject_id=str(record_id),
                                person_id=cols.get("person"),
                                detail={"kind": kind, "version": 1, "receipt": receipt})
+            await stamp_changes([(record_id, user.id)])
     if not rows:
         return await _reread(record_id, user, 1, content_hash)
     return SubmitResult("stored", state="submitted", receipt=receipt, version=1)
@@ -356,50 +361,67 @@ async def _correct(user: CurrentUser, kind: str, existing: dict[str, Any], versi
                                person_id=cols.get("person"),
                                detail={"kind": kind, "version": version, "receipt": receipt,
                                        "was": existing["state"]})
+            await stamp_changes([(record_id, user.id)])
     if not rows:
         return await _reread(record_id, user, version, content_hash)
     return SubmitResult("stored", state="submitted", receipt=receipt, version=version)
 
 
 # ---------------------------------------------------------------- referral follow-up
+#
+# A step is an entry of kind `referral_status` (review state, version, receipt, author; its
+# status, outcome and date mirrored in ref_status/ref_outcome/ref_status_date so the review
+# screens show it like any entry) plus its `referral_event` row (the link to the referral).
+# The referral's own ref_status/ref_outcome/ref_status_date are its *current* follow-up:
+# the highest step that is not rejected (steps only move forward, so the chain of
+# non-rejected steps is ordered by status); a pending step counts for the next step, a
+# rejected one does not. Reports count approved steps only (server.reports.queries).
+
+RANK = {"referred": 0, "received": 1, "attended": 2, "closed": 3}
 
 
-async def _submit_status(user: CurrentUser, record_id: uuid.UUID, version: int,
-                         recorded_at: dt.datetime, obj: msgspec.Struct | None,
-                         errors: dict[str, str], typed: dict[str, Any]) -> SubmitResult:
-    ref_id = typed.get("referral")
-    if "referral" in errors or not isinstance(ref_id, uuid.UUID):
-        return SubmitResult("invalid", errors=errors or {"referral": _("Unknown referral.")})
-    entry = await Entry.select(Entry.id, Entry.kind, Entry.commune, Entry.author, Entry.person,
-                               Entry.state, Entry.entry_date, Entry.ref_status,
-                               Entry.ref_status_date).where(Entry.id == ref_id).first()
-    if entry is None or entry["kind"] != "referral" or not await may_follow_up(user, entry):
-        return SubmitResult("forbidden")
-    code = await _commune_code(user.commune_id or 0)
-    receipt = make_receipt(code, record_id, 1)
-    content_hash = canonical_hash("referral_status", msgspec.to_builtins(obj)) \
-        if obj is not None else None
-    same = await ReferralEvent.select(ReferralEvent.referral, ReferralEvent.author,
-                                      ReferralEvent.content_hash).where(
-        ReferralEvent.id == record_id).first()
-    if same is not None:
-        if same["author"] != user.id:
-            return SubmitResult("forbidden")
-        if same["content_hash"] == content_hash and version == 1:
-            return SubmitResult("unchanged", state=entry["state"], receipt=receipt, version=1)
-        return SubmitResult("conflict", state=entry["state"], version=1,
-                            errors={"version": _("This step was already recorded with other "
-                                                 "content.")})
-    if version != 1:
-        return SubmitResult("conflict", state=entry["state"], version=0)
+async def list_chain(ref_id: uuid.UUID, *, exclude: uuid.UUID | None = None,
+                     states: tuple[str, ...] = ("submitted", "approved", "returned"),
+                     ) -> list[dict[str, Any]]:
+    """The referral's steps in the given review states (default: all but rejected), in
+    order, as {id, status, outcome, date, state}."""
+    q = Entry.select(Entry.id, Entry.ref_status, Entry.ref_outcome, Entry.ref_status_date,
+                     Entry.state).where(
+        (Entry.kind == "referral_status") & Entry.state.is_in(list(states))
+        & Entry.id.is_in(ReferralEvent.select(ReferralEvent.id).where(
+            ReferralEvent.referral == ref_id)))
+    if exclude is not None:
+        q = q.where(Entry.id != exclude)
+    rows = await q
+    chain = [{"id": r["id"], "status": r["ref_status"], "outcome": r["ref_outcome"],
+              "date": r["ref_status_date"], "state": r["state"]} for r in rows]
+    return sorted(chain, key=lambda s: RANK.get(s["status"], 0))
 
-    current = entry["ref_status"] or "referred"
+
+def _fit_step(chain: list[dict[str, Any]], start: dt.date, typed: dict[str, Any],
+              errors: dict[str, str]) -> None:
+    """Where a step goes in the chain of the other live steps: after the highest one below
+    it (or the referral itself), before the lowest one above it; every error at once."""
     status, outcome = typed.get("status"), typed.get("outcome")
-    allowed = NEXT_STEPS.get(current, {})
+    rank = RANK.get(str(status), 0) if status is not None else None
+    lower: dict[str, Any] = {"status": "referred", "date": start}
+    upper: dict[str, Any] | None = None
+    if rank is not None:
+        lower = max((s for s in chain if RANK[s["status"]] < rank),
+                    key=lambda s: RANK[s["status"]], default=lower)
+        upper = min((s for s in chain if RANK[s["status"]] > rank),
+                    key=lambda s: RANK[s["status"]], default=None)
+    allowed = NEXT_STEPS.get(lower["status"], {})
     if status is not None and "status" not in errors:
-        if str(status) not in allowed:
+        if rank and any(RANK[s["status"]] == rank for s in chain):
+            errors["status"] = _("This referral already has the step “%(step)s”.") % {
+                "step": label(RefStatus, status)}
+        elif str(status) not in allowed:
             errors["status"] = _("A referral that is “%(now)s” cannot become “%(next)s”.") % {
-                "now": label(RefStatus, current), "next": label(RefStatus, status)}
+                "now": label(RefStatus, lower["status"]), "next": label(RefStatus, status)}
+        elif upper is not None and upper["status"] not in NEXT_STEPS.get(str(status), {}):
+            errors["status"] = _("The later step “%(later)s” cannot follow “%(step)s”.") % {
+                "later": label(RefStatus, upper["status"]), "step": label(RefStatus, status)}
         elif str(status) == "closed":
             if outcome is None and "outcome" not in errors:
                 errors["outcome"] = _("Choose the outcome.")
@@ -407,37 +429,124 @@ async def _submit_status(user: CurrentUser, record_id: uuid.UUID, version: int,
                 errors["outcome"] = _("This outcome is not possible at this step.")
         elif outcome is not None:
             errors["outcome"] = _("Only a closed referral has an outcome.")
-    last = entry["ref_status_date"] or entry["entry_date"]
-    _date_checks(errors, typed, "date", last,
+    _date_checks(errors, typed, "date", lower["date"],
                  _("The date is before the referral's last step (%(date)s)."))
-    if errors or obj is None or content_hash is None:
-        return SubmitResult("invalid", errors=errors)
+    day = typed.get("date")
+    if upper is not None and isinstance(day, dt.date) and "date" not in errors \
+            and day > upper["date"]:
+        errors["date"] = _("The date is after the referral's next step (%(date)s).") % {
+            "date": upper["date"].strftime("%d/%m/%Y")}
 
-    day = typed["date"]
+
+async def lock_referral(ref_id: uuid.UUID) -> None:
+    """Take the referral's row lock (PostgreSQL; SQLite's write lock already serialises).
+    Every transaction that changes a referral's chain of steps takes it first, before any step
+    row, so two of them queue instead of deadlocking or both taking the same place."""
+    await Entry.update({Entry.ref_status: Entry.ref_status}).where(Entry.id == ref_id)
+
+
+async def refresh_follow_up(ref_id: uuid.UUID) -> None:
+    """Set the referral's current follow-up from its live steps (call in the transaction
+    that changed one of them)."""
+    ref = await Entry.select(Entry.entry_date).where(Entry.id == ref_id).first()
+    if ref is None:  # pragma: no cover - steps always have their referral (foreign key)
+        return
+    chain = await list_chain(ref_id)
+    last = chain[-1] if chain else {"status": "referred", "outcome": None,
+                                    "date": ref["entry_date"]}
+    await Entry.update({Entry.ref_status: last["status"], Entry.ref_outcome: last["outcome"],
+                        Entry.ref_status_date: last["date"]}).where(Entry.id == ref_id)
+
+
+async def _submit_status(user: CurrentUser, record_id: uuid.UUID, version: int,
+                         recorded_at: dt.datetime, obj: msgspec.Struct | None,
+                         errors: dict[str, str], typed: dict[str, Any]) -> SubmitResult:
+    """Record a follow-up step (version 1) or correct a returned one (version n + 1)."""
+    ref_id = typed.get("referral")
+    if "referral" in errors or not isinstance(ref_id, uuid.UUID):
+        return SubmitResult("invalid", errors=errors or {"referral": _("Unknown referral.")})
+    ref = await Entry.select(Entry.id, Entry.kind, Entry.commune, Entry.author, Entry.person,
+                             Entry.village, Entry.state, Entry.entry_date).where(
+        Entry.id == ref_id).first()
+    if ref is None or ref["kind"] != "referral" or not await may_follow_up(user, ref):
+        return SubmitResult("forbidden")
+    content_hash = canonical_hash("referral_status", msgspec.to_builtins(obj)) \
+        if obj is not None else None
+    existing = await Entry.select(Entry.id, Entry.kind, Entry.author, Entry.commune,
+                                  Entry.version, Entry.state, Entry.content_hash,
+                                  Entry.receipt).where(Entry.id == record_id).first()
+    if existing is not None:
+        if existing["author"] != user.id or existing["commune"] != user.commune_id:
+            return SubmitResult("forbidden")
+        if existing["kind"] != "referral_status":
+            return _conflict(existing)
+        if version == existing["version"] and content_hash == existing["content_hash"]:
+            return _same(existing)
+        if version != existing["version"] + 1 or existing["state"] not in EDITABLE:
+            return _conflict(existing)
+        if not await ReferralEvent.exists().where((ReferralEvent.id == record_id)
+                                                  & (ReferralEvent.referral == ref_id)):
+            return _conflict(existing)
+    elif version != 1:
+        return SubmitResult("conflict", version=0)
+    if ref["state"] == "rejected":
+        errors.setdefault("status", _("This referral was rejected: it has no follow-up."))
+
+    code = await _commune_code(user.commune_id or 0)
+    receipt = make_receipt(code, record_id, version)
     now = dt.datetime.now(dt.UTC)
     async with write_transaction(Entry._meta.db):
-        rows = await Entry.update({
-            Entry.ref_status: str(status), Entry.ref_outcome: str(outcome) if outcome else None,
-            Entry.ref_status_date: day, Entry.updated_at: now,
-        }).where((Entry.id == ref_id) & (Entry.ref_status == current)).returning(Entry.id)
+        await lock_referral(ref_id)
+        _fit_step(await list_chain(ref_id, exclude=record_id), ref["entry_date"], typed,
+                  errors)
+        if errors or obj is None or content_hash is None:
+            return SubmitResult("invalid", errors=errors)
+        step = {"status": str(typed["status"]), "outcome": str(typed["outcome"])
+                if typed.get("outcome") else None, "date": typed["date"],
+                "note": typed.get("note", "")}
+        normal = {"kind": "referral_status", **msgspec.to_builtins(obj)}
+        cols: dict[Any, Any] = {Entry.entry_date: step["date"], Entry.notes: step["note"],
+                Entry.ref_status: step["status"], Entry.ref_outcome: step["outcome"],
+                Entry.ref_status_date: step["date"], Entry.recorded_at: recorded_at,
+                Entry.updated_at: now, Entry.content_hash: content_hash,
+                Entry.receipt: receipt, Entry.version: version, Entry.state: "submitted"}
+        if existing is None:
+            rows = await Entry.insert(Entry(
+                id=record_id, kind="referral_status", commune=user.commune_id,
+                village=ref["village"], author=user.id, person=ref["person"],
+                received_at=now, **{c._meta.name: v for c, v in cols.items()},
+            )).on_conflict(target=Entry.id, action="DO NOTHING").returning(Entry.id)
+            if rows:
+                await ReferralEvent.insert(ReferralEvent(
+                    id=record_id, referral=ref_id, status=step["status"],
+                    outcome=step["outcome"], event_date=step["date"], note=step["note"],
+                    author=user.id, recorded_at=recorded_at, received_at=now,
+                    content_hash=content_hash))
+        else:
+            rows = await Entry.update(cols).where(
+                (Entry.id == record_id) & (Entry.version == version - 1)
+                & (Entry.author == user.id) & Entry.state.is_in(list(EDITABLE))
+            ).returning(Entry.id)
+            if rows:
+                await ReferralEvent.update({
+                    ReferralEvent.status: step["status"], ReferralEvent.outcome: step["outcome"],
+                    ReferralEvent.event_date: step["date"], ReferralEvent.note: step["note"],
+                    ReferralEvent.recorded_at: recorded_at,
+                    ReferralEvent.content_hash: content_hash,
+                }).where(ReferralEvent.id == record_id)
         if rows:
-            await ReferralEvent.insert(ReferralEvent(
-                id=record_id, referral=ref_id, status=str(status),
-                outcome=str(outcome) if outcome else None, event_date=day,
-                note=typed.get("note", ""), author=user.id, recorded_at=recorded_at,
-                received_at=now, content_hash=content_hash))
-            await record_event("referral.status", actor_id=user.id, commune_id=user.commune_id,
-                               subject_type="entry", subject_id=str(ref_id),
-                               person_id=entry["person"],
-                               detail={"from": current, "to": str(status),
-                                       "outcome": str(outcome) if outcome else None,
-                                       "step": str(record_id)})
+            await EntryVersion.insert(EntryVersion(entry=record_id, version=version,
+                                                   data=json.dumps(normal), author=user.id,
+                                                   created_at=now))
+            await record_event("entry.submit" if existing is None else "entry.correct",
+                               actor_id=user.id, commune_id=user.commune_id,
+                               subject_type="entry", subject_id=str(record_id),
+                               person_id=ref["person"],
+                               detail={"kind": "referral_status", "version": version,
+                                       "receipt": receipt, "referral": str(ref_id),
+                                       "status": step["status"], "outcome": step["outcome"]})
+            await refresh_follow_up(ref_id)
+            await stamp_changes([(record_id, user.id)])
     if not rows:
-        again = await ReferralEvent.select(ReferralEvent.content_hash).where(
-            ReferralEvent.id == record_id).first()
-        if again is not None and again["content_hash"] == content_hash:
-            return SubmitResult("unchanged", state=entry["state"], receipt=receipt, version=1)
-        return SubmitResult("conflict", state=entry["state"], version=0,
-                            errors={"status": _("Someone recorded another step meanwhile.")})
-    return SubmitResult("stored", state=entry["state"], receipt=receipt, version=1)
-
+        return await _reread(record_id, user, version, content_hash)
+    return SubmitResult("stored", state="submitted", receipt=receipt, version=version)

@@ -67,7 +67,10 @@ async def _entry_page(request: Request, user: SignedIn, entry_id: uuid.UUID, *,
                       status_values: dict[str, Any] | None = None,
                       status_env: dict[str, Any] | None = None,
                       status_errors: dict[str, str] | None = None,
+                      fix: uuid.UUID | None = None,
                       status_code: int = 200) -> Template:
+    """An entry's page; for a referral, its timeline and the next-step form — or, with `fix`
+    (one of the user's returned or waiting steps), that form prefilled to correct the step."""
     entry = await listing.get_entry_for(user, entry_id)
     data = listing.entry_data(entry)
     context: dict[str, Any] = {
@@ -81,12 +84,23 @@ async def _entry_page(request: Request, user: SignedIn, entry_id: uuid.UUID, *,
         for s in steps:
             s["status_label"] = label(RefStatus, s["status"])
             s["outcome_label"] = label(RefOutcome, s["outcome"]) if s["outcome"] else ""
+            s["state_label"] = label(State, s["state"]) if s["state"] else ""
         current = entry["ref_status"] or "referred"
         allowed = NEXT_STEPS.get(current, {})
-        context.update(steps=steps, follow_up_open=bool(allowed))
+        fixing = next((s for s in steps[1:] if s["id"] == fix and s["author"] == user.id
+                       and s["state"] in ("submitted", "returned")), None)
+        if fixing is not None or (status_env and int(status_env.get("version") or 1) > 1):
+            # A correction may put the step anywhere the chain allows; the server checks.
+            allowed = {"received": (), "attended": (),
+                       "closed": ("completed", "declined", "no_show", "cancelled")}
+        context.update(steps=steps, follow_up_open=bool(allowed), fixing=fixing)
         if allowed:
             values = {"referral": str(entry_id), "date": vn_today().isoformat(),
                       "status": next(iter(allowed))}
+            if fixing is not None:
+                values.update(status=fixing["status"], outcome=fixing["outcome"] or "",
+                              date=fixing["date"].isoformat(), note=fixing["note"] or "")
+                status_env = status_env or envelope(fixing["id"], fixing["version"] + 1)
             values.update(status_values or {})
             outcomes = sorted({o for os in allowed.values() for o in os})
             context.update(
@@ -96,6 +110,8 @@ async def _entry_page(request: Request, user: SignedIn, entry_id: uuid.UUID, *,
                 status_options={"status": [(s, label(RefStatus, s)) for s in allowed],
                                 "outcome": [(o, label(RefOutcome, o)) for o in outcomes]},
                 today=vn_today().isoformat())
+    if entry["kind"] == "referral_status":
+        context["referral_id"] = await listing.get_step_referral(entry["id"])
     response = page(request, "records/entry.html", **context)
     response.status_code = status_code
     return response
@@ -118,7 +134,8 @@ async def referral_detail(request: Request, user: SignedIn, entry_id: str) -> Te
     entry = await listing.get_entry_for(user, _uuid(entry_id))
     if entry["kind"] != "referral":
         raise NotFoundException()
-    return await _entry_page(request, user, entry["id"])
+    fix = request.query_params.get("fix")
+    return await _entry_page(request, user, entry["id"], fix=_uuid(fix) if fix else None)
 
 
 @post("/referrals/{entry_id:str}/status", name="referral-status", include_in_schema=False,
@@ -148,13 +165,18 @@ async def referral_status(request: Request, user: SignedIn, entry_id: str) -> Re
 
 
 @get("/entries/{entry_id:str}/edit", name="entry-edit", include_in_schema=False, opt=WRITERS)
-async def edit_entry(request: Request, user: SignedIn, entry_id: str) -> Template:
+async def edit_entry(request: Request, user: SignedIn, entry_id: str) -> Response:
     entry = await listing.get_entry_for(user, _uuid(entry_id))
     if entry["author"] != user.id:
         raise NotFoundException()
     if entry["state"] not in ("submitted", "returned"):
         return await _entry_page(request, user, entry["id"], status_code=409)
     kind = entry["kind"]
+    if kind == "referral_status":  # a step is corrected in its referral's follow-up form
+        from litestar.response import Redirect
+
+        referral = await listing.get_step_referral(entry["id"])
+        return Redirect(path=f"/referrals/{referral}?fix={entry['id']}", status_code=303)
     data = listing.entry_data(entry)
     context = await (CONTEXTS[kind] if kind in CONTEXTS else EXTRA[kind].context)(user, data)
     context["title"] = _("Correct: %(what)s") % {"what": label(Kind, kind)}
@@ -197,7 +219,8 @@ async def api_entry(user: SignedIn, entry_id: uuid.UUID) -> EntryOut:
             date=entry["ref_status_date"],
             steps=[ReferralStep(status=s["status"], outcome=s["outcome"], date=s["date"],
                                 note=s["note"] or "", author=s.get("author", entry["author"]),
-                                author_name=s.get("author_name") or "") for s in steps]))
+                                author_name=s.get("author_name") or "",
+                                state=s.get("state")) for s in steps]))
 
 
 route_handlers = [my_entries, entry_detail, referral_detail, referral_status, edit_entry,

@@ -1,13 +1,16 @@
-"""Field records — visits, talks and referrals — in one table, with their versions and the
-referral follow-up events.
+"""Field records — visits, talks, referrals and referral follow-up steps — in one table, with
+their versions, the steps' details and the per-author counters of the update feed.
 
 One wide `entry` table (kind-specific columns are NULL for other kinds) keeps review, sync,
 versions and reports on one key: the client UUID the phone made when the form was opened.
+A referral follow-up step is an entry too (kind `referral_status`, reviewed like the rest);
+its referral, status, outcome, date and note live in `referral_event` under the same id.
 """
 
 from piccolo.columns import (
     JSON,
     UUID,
+    BigInt,
     Boolean,
     Date,
     ForeignKey,
@@ -45,7 +48,7 @@ class Provider(Table):
 
 class Entry(Table):
     id = UUID(primary_key=True)  # the client UUID: the idempotency key of sync
-    kind = Varchar(length=10, index=True)  # visit | talk | referral
+    kind = Varchar(length=20, index=True)  # visit | talk | referral | referral_status
     commune = ForeignKey(Area, index=True)
     village = ForeignKey(Area, null=True, index=True)
     author = ForeignKey(User, index=True)
@@ -62,6 +65,9 @@ class Entry(Table):
     reviewed_by = ForeignKey(User, null=True)
     reviewed_at = Timestamptz(null=True, default=None)
     notes = Text(default="")
+    # The author's update feed reads by this number, taken in the writing transaction from
+    # the author's `change_counter` row (see server.records.changes).
+    change_seq = BigInt(default=0)
     # visit
     visit_kind = Varchar(length=10, null=True, default=None)  # home | phone | commune
     met = Boolean(null=True, default=None)
@@ -110,7 +116,8 @@ class EntryVersion(Table):
 
 
 class ReferralEvent(Table):
-    """A dated, attributed step of a referral's follow-up; its id is the phone's UUID."""
+    """A dated, attributed step of a referral's follow-up; its id is the phone's UUID and the
+    id of the step's `entry` row, which carries its review state."""
 
     id = UUID(primary_key=True)
     referral = ForeignKey(Entry, index=True)
@@ -122,3 +129,10 @@ class ReferralEvent(Table):
     recorded_at = Timestamptz()
     received_at = Timestamptz(default=TimestamptzNow())
     content_hash = Varchar(length=64)
+
+
+class ChangeCounter(Table):
+    """One row per author: the last number of their update feed (server.records.changes)."""
+
+    author = Integer(primary_key=True)
+    n = BigInt(default=0)

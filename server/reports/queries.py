@@ -304,12 +304,29 @@ def _approved(ids: list[int], kind: str) -> str:
             f"AND e.entry_date >= {d} AND e.entry_date <= {d}")
 
 
+# Referral follow-up steps count only once approved (a step is an entry of kind
+# `referral_status` whose details are in referral_event under the same id). A referral's
+# reported status is its highest approved step — steps only move forward — or "referred".
+_STEP_RANK = ("CASE r.status WHEN 'received' THEN 1 WHEN 'attended' THEN 2 "
+              "WHEN 'closed' THEN 3 ELSE 0 END")
+_APPROVED_STEPS = ("referral_event r JOIN entry s ON s.id = r.id AND s.kind = 'referral_status' "
+                   "AND s.state = 'approved'")
+_APPROVED_FOLLOW_UP = (f"(SELECT r.referral AS referral, MAX({_STEP_RANK}) AS rk, "
+                       f"MAX(CASE WHEN r.status = 'closed' THEN r.outcome END) AS outcome "
+                       f"FROM {_APPROVED_STEPS} GROUP BY r.referral)")
+_REPORTED_STATUS = ("CASE st.rk WHEN 1 THEN 'received' WHEN 2 THEN 'attended' "
+                    "WHEN 3 THEN 'closed' ELSE 'referred' END")
+# The referral columns a figure's entry list filters on, as the report counts them.
+_REPORTED_COLUMNS = {"ref_status": _REPORTED_STATUS, "ref_outcome": "st.outcome"}
+
+
 async def count_referrals(ids: list[int], period: Period) -> list[dict[str, Any]]:
     return await _rows(
-        f"SELECT e.commune AS commune, e.service AS service, e.ref_status AS status, "
-        f"e.ref_outcome AS outcome, COUNT(*) AS n FROM entry e "
+        f"SELECT e.commune AS commune, e.service AS service, {_REPORTED_STATUS} AS status, "
+        f"st.outcome AS outcome, COUNT(*) AS n FROM entry e "
+        f"LEFT JOIN {_APPROVED_FOLLOW_UP} st ON st.referral = e.id "
         f"WHERE {_approved(ids, 'referral')} "
-        f"GROUP BY e.commune, e.service, e.ref_status, e.ref_outcome",
+        f"GROUP BY e.commune, e.service, {_REPORTED_STATUS}, st.outcome",
         *ids, period.start, period.end)
 
 
@@ -318,10 +335,10 @@ def _attended_days_sql(ids: list[int]) -> str:
     return (
         f"SELECT {_days('att.attended', referred)} AS days FROM entry e "
         f"JOIN (SELECT r.referral AS referral, MIN(r.event_date) AS attended "
-        f"FROM referral_event r WHERE r.status = 'attended' GROUP BY r.referral) att "
+        f"FROM {_APPROVED_STEPS} WHERE r.status = 'attended' GROUP BY r.referral) att "
         f"ON att.referral = e.id "
         f"LEFT JOIN (SELECT r.referral AS referral, MIN(r.event_date) AS referred "
-        f"FROM referral_event r WHERE r.status = 'referred' GROUP BY r.referral) rf "
+        f"FROM {_APPROVED_STEPS} WHERE r.status = 'referred' GROUP BY r.referral) rf "
         f"ON rf.referral = e.id WHERE {_approved(ids, 'referral')}")
 
 
@@ -378,13 +395,20 @@ async def list_entries_behind(commune_id: int, period: Period, *, kind: str, pen
     """The entries a commune-level figure counts (ids, dates, kinds) — at most LIST_LIMIT."""
     d = _d()
     states = "('submitted', 'returned')" if pending else "('approved')"
+    follow_up = f"LEFT JOIN {_APPROVED_FOLLOW_UP} st ON st.referral = e.id " \
+        if column in _REPORTED_COLUMNS else ""
     sql = (f"SELECT e.id AS id, e.kind AS kind, e.entry_date AS entry_date, e.state AS state, "
            f"e.receipt AS receipt, u.display_name AS author_name FROM entry e "
-           f"JOIN app_user u ON u.id = e.author WHERE e.commune = {{}} AND e.kind = {{}} "
+           f"JOIN app_user u ON u.id = e.author {follow_up}WHERE e.commune = {{}} "
+           f"AND e.kind = {{}} "
            f"AND e.state IN {states} AND e.entry_date >= {d} AND e.entry_date <= {d}")
     args: list[Any] = [commune_id, kind, period.start, period.end]
     if column in FILTER_COLUMNS and value is not None:
-        if column in ("author", "village"):
+        if column in _REPORTED_COLUMNS:  # the approved follow-up, as the figure counts it
+            expr = _REPORTED_COLUMNS[column]
+            sql += f" AND {expr} IS NULL" if value == "" else f" AND {expr} = {{}}"
+            args += [] if value == "" else [value]
+        elif column in ("author", "village"):
             sql += f' AND e."{column}" = {{}}'
             args.append(db_id(value) or -1)
         elif value == "":

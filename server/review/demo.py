@@ -69,19 +69,19 @@ async def load(ids: dict[str, Any]) -> None:
     # Returned, then corrected as version 2: back in the queue with a diff.
     fixed = await _submit(bob, "visit", _visit(p[2], day, next_step=""), days_ago=4)
     if fixed:
-        await queries.return_entry(alice, fixed, "Ghi rõ bước tiếp theo và nguy cơ.")
+        await queries.return_entry(alice, fixed, 1, "Ghi rõ bước tiếp theo và nguy cơ.")
         await _submit(bob, "visit", _visit(p[2], day, risk="medium",
                                            next_step="Giới thiệu tư vấn tâm lý"),
                       record_id=fixed, version=2)
     # Bob's to-do list: one returned, one rejected.
     back = await _submit(bob, "visit", _visit(p[3], day, met=False, not_met_reason="not_home"))
     if back:
-        await queries.return_entry(alice, back, "Đã hẹn lại ngày nào? Ghi vào bước tiếp theo.")
+        await queries.return_entry(alice, back, 1, "Đã hẹn lại ngày nào? Ghi vào bước tiếp theo.")
     dup = await _submit(bob, "visit", _visit(p[4], day))
     if dup:
-        await queries.reject_entry(alice, dup, "Trùng với lần thăm đã ghi ngày hôm trước.")
+        await queries.reject_entry(alice, dup, 1, "Trùng với lần thăm đã ghi ngày hôm trước.")
     # Approved history for the person whose visit waits.
     for weeks in (9, 5):
         old = await _submit(bob, "visit", _visit(p[0], today - dt.timedelta(weeks=weeks)))
         if old:
-            await queries.approve_entry(alice, old)
+            await queries.approve_entry(alice, old, 1)

@@ -9,7 +9,8 @@ from typing import Any
 from server.i18n import N_, _
 
 KIND_LABELS = {"visit": N_("Visit"), "talk": N_("Outreach talk"), "referral": N_("Referral"),
-               "training": N_("Training session"), "counselling": N_("Counselling contact")}
+               "training": N_("Training session"), "counselling": N_("Counselling contact"),
+               "referral_status": N_("Referral follow-up step")}
 STATE_LABELS = {"submitted": N_("Waiting for review"), "approved": N_("Approved"),
                 "returned": N_("Returned for correction"), "rejected": N_("Rejected")}
 
@@ -39,6 +40,7 @@ KIND_FIELDS = {
              "attendees_under30", "attendees_students", "materials", "notes"),
     "referral": ("contact_alias", "contact_sex", "contact_age_band", "service", "reason",
                  "urgency", "ref_status", "ref_outcome", "ref_status_date", "notes"),
+    "referral_status": ("ref_status", "ref_outcome", "notes"),
 }
 
 VALUE_LABELS = {
@@ -105,10 +107,14 @@ def _schema_fields() -> dict[str, tuple[str, type | None]]:
     return found
 
 
+# Entry columns whose values are coded by a schema field of another name.
+COLUMN_FIELDS = {"ref_status": "status", "ref_outcome": "outcome"}
+
+
 def _enum_label(field: str | None, code: str) -> str | None:
     if not field:
         return None
-    enum_cls = _schema_fields().get(field, ("", None))[1]
+    enum_cls = _schema_fields().get(COLUMN_FIELDS.get(field, field), ("", None))[1]
     if enum_cls is None:
         return None
     try:

@@ -1,10 +1,14 @@
 """Review of field entries: the officials' queue, the decisions, the person's recent history,
 the version diff and the notifications.
 
-Every decision is one write transaction: an UPDATE guarded by the state it leaves
-(`... WHERE state = 'submitted' RETURNING`), so a race or a double click cannot apply it twice,
-and the audit row of the change. The database's own CHECK (trigger on SQLite) keeps the state
-column to the four review states.
+Every decision is one write transaction: an UPDATE guarded by the state it leaves and by the
+version the reviewer saw (`... WHERE state = 'submitted' AND version = :seen RETURNING`), so a
+race, a double click or a correction that landed meanwhile cannot be decided over, then the
+audit row of the change and the author's next update-feed number (server.records.changes).
+The database's own CHECK (trigger on SQLite) keeps the state column to the four review states.
+Referral follow-up steps (kind `referral_status`) are decided the same way; rejecting one
+also recomputes its referral's current follow-up (the only decision that changes it: a step
+counts until it is rejected).
 """
 
 from __future__ import annotations
@@ -21,12 +25,14 @@ from server.audit.queries import record_event
 from server.db import write_transaction
 from server.i18n import _
 from server.people.tables import Person
-from server.records.tables import Entry, EntryVersion
+from server.records.changes import stamp_changes
+from server.records.queries import lock_referral, refresh_follow_up
+from server.records.tables import Entry, EntryVersion, ReferralEvent
 from server.review.diff import changed_fields, diff_versions, field_label
 from server.web import CurrentUser
 
 __all__ = [
-    "ReviewRefused", "approve_entry", "return_entry", "reject_entry", "reopen_entry",
+    "ReviewRefused", "EntryChanged", "approve_entry", "return_entry", "reject_entry", "reopen_entry",
     "approve_entries", "list_queue", "get_entry_for_review", "list_person_history",
     "get_version_diff", "diff_versions", "notification_count", "list_notifications",
 ]
@@ -45,6 +51,15 @@ class ReviewRefused(Exception):
         self.status = status
 
 
+class EntryChanged(ReviewRefused):
+    """The entry was corrected after the reviewer opened it: nothing was decided."""
+
+    def __init__(self, seen: int, current: int) -> None:
+        super().__init__(_("This entry was corrected since you opened it."), 409)
+        self.seen = seen
+        self.current = current
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -56,15 +71,34 @@ def _uuid(value: Any) -> uuid.UUID | None:
         return None
 
 
+def _version(value: Any) -> int | None:
+    """The version the reviewer saw, as sent by a form or a client (None if unusable)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 1 <= value <= 1_000_000 else None
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() and len(text) <= 7 and int(text) >= 1 else None
+
+
+def _seen(value: Any) -> int:
+    seen = _version(value)
+    if seen is None:
+        raise ReviewRefused(_("Open the entry again: the version you reviewed is missing."), 422)
+    return seen
+
+
 # ---------------------------------------------------------------- decisions
 
 
 async def _explain_refusal(entry_id: uuid.UUID, commune_id: int | None, user_id: int,
-                           verb: str) -> ReviewRefused:
-    row = await Entry.select(Entry.state, Entry.author, Entry.commune).where(
+                           seen: int) -> ReviewRefused:
+    row = await Entry.select(Entry.state, Entry.author, Entry.commune, Entry.version).where(
         Entry.id == entry_id).first()
     if row is None or row["commune"] != commune_id:
         raise NotFoundException()
+    if row["version"] != seen:
+        return EntryChanged(seen, row["version"])
     if row["author"] == user_id:
         return ReviewRefused(_("You wrote this entry: another official must review it."), 403)
     messages = {
@@ -73,26 +107,38 @@ async def _explain_refusal(entry_id: uuid.UUID, commune_id: int | None, user_id:
         "rejected": _("This entry was rejected; a rejected entry cannot be decided again."),
         "submitted": _("Only an approved entry can be reopened."),
     }
-    del verb
     return ReviewRefused(messages.get(row["state"], _("This entry cannot be changed now.")))
 
 
 async def _decide(user: CurrentUser, entry_id: Any, *, verb: str, from_state: str,
-                  to_state: str, comment: str = "") -> dict[str, Any]:
+                  to_state: str, seen_version: Any, comment: str = "") -> dict[str, Any]:
     eid = _uuid(entry_id)
     if eid is None or user.commune_id is None:
         raise NotFoundException()
+    if _version(seen_version) is None:  # another commune's entry stays a 404 all the same
+        await get_entry_for_review(user, eid)
+    seen = _seen(seen_version)
     now = _now()
+    # Rejecting a follow-up step changes its referral's current status: the referral is
+    # locked first, in the order every change of a chain of steps takes (records.queries).
+    referral = None
+    if to_state == "rejected":
+        link = await ReferralEvent.select(ReferralEvent.referral).where(
+            ReferralEvent.id == eid).first()
+        referral = link["referral"] if link else None
     async with write_transaction(Entry._meta.db):
+        if referral is not None:
+            await lock_referral(referral)
         rows = await Entry.update({
             Entry.state: to_state, Entry.reviewed_by: user.id, Entry.reviewed_at: now,
             Entry.review_comment: comment, Entry.updated_at: now,
         }).where(
             (Entry.id == eid) & (Entry.commune == user.commune_id)
             & (Entry.state == from_state) & (Entry.author != user.id)
+            & (Entry.version == seen)
         ).returning(Entry.id, Entry.person, Entry.version, Entry.kind, Entry.author)
         if not rows:
-            raise await _explain_refusal(eid, user.commune_id, user.id, verb)
+            raise await _explain_refusal(eid, user.commune_id, user.id, seen)
         row = rows[0]
         detail: dict[str, Any] = {"from": from_state, "to": to_state, "version": row["version"],
                                   "kind": row["kind"], "author": row["author"]}
@@ -101,6 +147,9 @@ async def _decide(user: CurrentUser, entry_id: Any, *, verb: str, from_state: st
         await record_event(f"entry.{verb}", actor_id=user.id, commune_id=user.commune_id,
                            subject_type="entry", subject_id=str(eid), person_id=row["person"],
                            detail=detail)
+        if referral is not None:  # a rejected step does not count (records.queries)
+            await refresh_follow_up(referral)
+        await stamp_changes([(eid, row["author"])])
     return {"id": eid, "state": to_state, "version": row["version"]}
 
 
@@ -113,81 +162,107 @@ def _required(text: str, message: str) -> str:
     return text
 
 
-async def approve_entry(user: CurrentUser, entry_id: Any) -> dict[str, Any]:
+async def approve_entry(user: CurrentUser, entry_id: Any, version: Any) -> dict[str, Any]:
+    """Approve version `version` of a submitted entry (the one the reviewer saw)."""
     return await _decide(user, entry_id, verb="approve", from_state="submitted",
-                         to_state="approved")
+                         to_state="approved", seen_version=version)
 
 
-async def return_entry(user: CurrentUser, entry_id: Any, comment: str) -> dict[str, Any]:
+async def return_entry(user: CurrentUser, entry_id: Any, version: Any,
+                       comment: str) -> dict[str, Any]:
     text = _required(comment, _("Write what the author should correct."))
     return await _decide(user, entry_id, verb="return", from_state="submitted",
-                         to_state="returned", comment=text)
+                         to_state="returned", seen_version=version, comment=text)
 
 
-async def reject_entry(user: CurrentUser, entry_id: Any, reason: str) -> dict[str, Any]:
+async def reject_entry(user: CurrentUser, entry_id: Any, version: Any,
+                       reason: str) -> dict[str, Any]:
     text = _required(reason, _("Write why the entry is rejected."))
     return await _decide(user, entry_id, verb="reject", from_state="submitted",
-                         to_state="rejected", comment=text)
+                         to_state="rejected", seen_version=version, comment=text)
 
 
-async def reopen_entry(user: CurrentUser, entry_id: Any, reason: str) -> dict[str, Any]:
+async def reopen_entry(user: CurrentUser, entry_id: Any, version: Any,
+                       reason: str) -> dict[str, Any]:
     """An approved entry goes back to its author as `returned`, with the reason."""
     text = _required(reason, _("Write why the approved entry is reopened."))
     return await _decide(user, entry_id, verb="reopen", from_state="approved",
-                         to_state="returned", comment=text)
+                         to_state="returned", seen_version=version, comment=text)
 
 
-async def approve_entries(user: CurrentUser, entry_ids: list[Any]) -> dict[str, Any]:
-    """Approve the submitted ones among `entry_ids` in one transaction; report the others.
+def parse_pick(raw: Any) -> tuple[uuid.UUID, int] | None:
+    """A ticked entry of the bulk form, `<entry id>:<version seen>`, or None."""
+    eid_text, _sep, version_text = str(raw).partition(":")
+    eid, version = _uuid(eid_text), _version(version_text)
+    return (eid, version) if eid is not None and version is not None else None
 
-    Returns {"approved": [uuid, ...], "skipped": [(entry id as given, reason), ...]}.
+
+async def approve_entries(user: CurrentUser, picks: list[Any]) -> dict[str, Any]:
+    """Approve, in one transaction, the ticked entries that are still submitted at the version
+    the reviewer saw (each pick `<entry id>:<version>`); report the others with the reason.
+
+    Returns {"approved": [uuid, ...], "skipped": [(pick as given, reason), ...]}.
     """
     approved: list[uuid.UUID] = []
     skipped: list[tuple[str, str]] = []
-    wanted: dict[uuid.UUID, str] = {}
-    for raw in entry_ids:
-        eid = _uuid(raw)
-        if eid is None:
-            skipped.append((str(raw), _("not an entry")))
-        elif eid not in wanted:
-            wanted[eid] = str(raw)
+    wanted: dict[uuid.UUID, tuple[int, str]] = {}
+    for raw in picks:
+        pick = parse_pick(raw)
+        if pick is None:
+            skipped.append((str(raw), _("not an entry with the version you saw")))
+        elif pick[0] not in wanted:
+            wanted[pick[0]] = (pick[1], str(raw))
     if not wanted or user.commune_id is None:
-        return {"approved": approved, "skipped": skipped + [(v, _("not found"))
+        return {"approved": approved, "skipped": skipped + [(v[1], _("not found"))
                                                              for v in wanted.values()]}
+    by_version: dict[int, list[uuid.UUID]] = {}
+    for eid, (version, _raw) in wanted.items():
+        by_version.setdefault(version, []).append(eid)
     now = _now()
     async with write_transaction(Entry._meta.db):
-        rows = await Entry.update({
-            Entry.state: "approved", Entry.reviewed_by: user.id, Entry.reviewed_at: now,
-            Entry.review_comment: "", Entry.updated_at: now,
-        }).where(
-            Entry.id.is_in(list(wanted)) & (Entry.commune == user.commune_id)
-            & (Entry.state == "submitted") & (Entry.author != user.id)
-        ).returning(Entry.id, Entry.person, Entry.version, Entry.kind, Entry.author)
+        rows: list[dict[str, Any]] = []
+        # One guarded UPDATE per version seen (a handful), not one OR per entry: SQLite
+        # limits the depth of an expression tree.
+        for version in sorted(by_version):
+            rows += await Entry.update({
+                Entry.state: "approved", Entry.reviewed_by: user.id, Entry.reviewed_at: now,
+                Entry.review_comment: "", Entry.updated_at: now,
+            }).where(
+                Entry.id.is_in(by_version[version]) & (Entry.version == version)
+                & (Entry.commune == user.commune_id) & (Entry.state == "submitted")
+                & (Entry.author != user.id)
+            ).returning(Entry.id, Entry.person, Entry.version, Entry.kind, Entry.author)
         for row in rows:
-            eid = _uuid(row["id"])
-            assert eid is not None
-            approved.append(eid)
+            got = _uuid(row["id"])
+            assert got is not None
+            approved.append(got)
             await record_event("entry.approve", actor_id=user.id, commune_id=user.commune_id,
-                               subject_type="entry", subject_id=str(eid),
+                               subject_type="entry", subject_id=str(got),
                                person_id=row["person"],
                                detail={"from": "submitted", "to": "approved", "bulk": True,
                                        "version": row["version"], "kind": row["kind"],
                                        "author": row["author"]})
-        rest = [eid for eid in wanted if eid not in set(approved)]
+        await stamp_changes((r["id"], r["author"]) for r in rows)
+        done = set(approved)
+        rest = [eid for eid in wanted if eid not in done]
         found = {}
         if rest:
             found = {_uuid(r["id"]): r for r in await Entry.select(
-                Entry.id, Entry.state, Entry.author, Entry.commune).where(Entry.id.is_in(rest))}
+                Entry.id, Entry.state, Entry.author, Entry.commune, Entry.version).where(
+                Entry.id.is_in(rest))}
     reasons = {"approved": _("already approved"), "returned": _("returned to its author"),
                "rejected": _("rejected")}
     for eid in rest:
         r = found.get(eid)
+        given = wanted[eid][1]
         if r is None or r["commune"] != user.commune_id:
-            skipped.append((wanted[eid], _("not found")))
+            skipped.append((given, _("not found")))
+        elif r["version"] != wanted[eid][0]:
+            skipped.append((given, _("This entry was corrected since you opened it.")))
         elif r["author"] == user.id:
-            skipped.append((wanted[eid], _("you wrote it")))
+            skipped.append((given, _("you wrote it")))
         else:
-            skipped.append((wanted[eid], reasons.get(r["state"], r["state"])))
+            skipped.append((given, reasons.get(r["state"], r["state"])))
     return {"approved": approved, "skipped": skipped}
 
 
@@ -215,7 +290,7 @@ async def list_queue(commune_id: int, *, kind: str | None = None, village: int |
     q = Entry.select(
         Entry.id, Entry.kind, Entry.entry_date, Entry.received_at, Entry.version,
         Entry.author, Entry.state, Entry.met, Entry.risk, Entry.attendees_total,
-        Entry.service, Entry.contact_alias,
+        Entry.service, Entry.contact_alias, Entry.ref_status, Entry.ref_outcome,
         Entry.person.code.as_alias("person_code"),
         Entry.person.full_name.as_alias("person_name"),
         Entry.village.name.as_alias("village_name"),
@@ -256,6 +331,20 @@ async def get_entry_for_review(user: CurrentUser, entry_id: Any) -> dict[str, An
     return row
 
 
+async def get_step_for_review(entry: dict[str, Any]) -> dict[str, Any] | None:
+    """For a follow-up step: its referral (id, date, service, provider, current follow-up)."""
+    if entry["kind"] != "referral_status":
+        return None
+    link = await ReferralEvent.select(ReferralEvent.referral).where(
+        ReferralEvent.id == entry["id"]).first()
+    if link is None:
+        return None
+    return await Entry.select(
+        Entry.id, Entry.entry_date, Entry.state, Entry.service, Entry.ref_status,
+        Entry.contact_alias, Entry.provider.name.as_alias("provider_name"),
+    ).where((Entry.id == link["referral"]) & (Entry.commune == entry["commune"])).first()
+
+
 async def record_entry_view(user: CurrentUser, entry: dict[str, Any]) -> None:
     """Opening an entry shows a person's data: the read is audited like a person page."""
     if entry.get("person") is None:
@@ -288,18 +377,20 @@ async def list_person_history(person_id: int, commune_id: int, *,
     return {"visits": last, "referrals": referrals}
 
 
-async def get_version_diff(entry_id: Any, version: int) -> list[dict[str, Any]] | None:
-    """The changes from version `version - 1` to `version` of an entry, each as {field, label,
-    old, new} (None if there is no earlier snapshot to compare with)."""
-    if version <= 1:
+async def get_version_diff(entry_id: Any, version: int,
+                           since: int | None = None) -> list[dict[str, Any]] | None:
+    """The changes from version `since` (default `version - 1`) to `version` of an entry, each
+    as {field, label, old, new} (None if there is no earlier snapshot to compare with)."""
+    since = version - 1 if since is None else since
+    if since < 1 or since >= version:
         return None
     rows = await EntryVersion.select(EntryVersion.version, EntryVersion.data).where(
         (EntryVersion.entry == entry_id)
-        & EntryVersion.version.is_in([version - 1, version])).order_by(EntryVersion.version)
+        & EntryVersion.version.is_in([since, version])).order_by(EntryVersion.version)
     data = {r["version"]: _as_dict(r["data"]) for r in rows}
-    if version - 1 not in data or version not in data:
+    if since not in data or version not in data:
         return None
-    old, new = data[version - 1], data[version]
+    old, new = data[since], data[version]
     return [{"field": f, "label": field_label(f), "old": old.get(f), "new": new.get(f)}
             for f in changed_fields(old, new)]
 

@@ -1,8 +1,11 @@
 """The officials' review queue and decisions, and everyone's notifications.
 
-Decisions answer HTML (redirect with a notice, or the entry page again with the error and what
-was typed, 422) or JSON for API clients (`Accept: application/json`: 200, or 409/403/422 with
-a translated `detail`).
+Every decision names the version the reviewer saw (`version`, a hidden field of each form; in
+the bulk form each ticked box is `<entry id>:<version>`). Decisions answer HTML (redirect with
+a notice, or the entry page again with the error and what was typed, 422; 409 with the diff
+from the version seen to the current one when the entry was corrected meanwhile) or JSON for
+API clients (`Accept: application/json`: 200, or 409/403/422 with a translated `detail`, and
+`version` = the current version on a 409 for a corrected entry).
 """
 
 from __future__ import annotations
@@ -79,7 +82,7 @@ async def review_queue(request: Request, user: SignedIn, done: str | None = None
 async def bulk_approve(request: Request, user: SignedIn) -> Template | Response:
     form = await request.form()
     ids = [str(v) for v in form.getall("ids")] if "ids" in form else []
-    result = await queries.approve_entries(user, ids)
+    result = await queries.approve_entries(user, ids)  # each `<entry id>:<version seen>`
     if wants_json(request):
         return Response({"approved": [str(i) for i in result["approved"]],
                          "skipped": [{"id": i, "reason": r} for i, r in result["skipped"]]},
@@ -94,7 +97,10 @@ async def bulk_approve(request: Request, user: SignedIn) -> Template | Response:
 # ---------------------------------------------------------------- one entry
 
 
-async def _entry_context(user: SignedIn, entry_id: Any) -> dict[str, Any]:
+async def _entry_context(user: SignedIn, entry_id: Any,
+                         seen: int | None = None) -> dict[str, Any]:
+    """What the entry page shows; `seen` is the version a refused decision was about, so the
+    diff runs from it to the current version."""
     entry = await queries.get_entry_for_review(user, entry_id)
     if user.commune_id is None:  # an official always belongs to a commune
         raise NotFoundException()
@@ -103,8 +109,10 @@ async def _entry_context(user: SignedIn, entry_id: Any) -> dict[str, Any]:
         person = await queries.get_person_brief(entry["person"], user.commune_id)
         history = await queries.list_person_history(entry["person"], user.commune_id,
                                                     exclude=entry["id"])
-    diff = await queries.get_version_diff(entry["id"], entry["version"])
+    diff = await queries.get_version_diff(entry["id"], entry["version"], seen)
     return {"entry": entry, "person": person, "history": history, "diff": diff,
+            "diff_since": seen if seen is not None else entry["version"] - 1,
+            "step": await queries.get_step_for_review(entry),
             "fields": KIND_FIELDS.get(entry["kind"], ()), "own": entry["author"] == user.id,
             **labels()}
 
@@ -115,33 +123,48 @@ async def review_entry(request: Request, user: SignedIn, entry_id: Any,
     context = await _entry_context(user, entry_id)
     await queries.record_entry_view(user, context["entry"])
     response = page(request, "review/entry.html", notice=_(DONE[done]) if done in DONE else "",
-                    form_error="", comment="", action="", **context)
+                    form_error="", changed=False, comment="", action="", **context)
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 class DecisionIn(msgspec.Struct):
     comment: str = ""
+    version: str = ""  # the version the reviewer saw; a string so a bad one answers 422 here
 
 
 async def _apply(request: Request, user: SignedIn, entry_id: Any, verb: str,
-                 comment: str) -> Template | Response:
+                 data: DecisionIn) -> Template | Response:
+    comment = data.comment
     try:
         if verb == "approve":
-            result = await queries.approve_entry(user, entry_id)
+            result = await queries.approve_entry(user, entry_id, data.version)
         elif verb == "return":
-            result = await queries.return_entry(user, entry_id, comment)
+            result = await queries.return_entry(user, entry_id, data.version, comment)
         elif verb == "reject":
-            result = await queries.reject_entry(user, entry_id, comment)
+            result = await queries.reject_entry(user, entry_id, data.version, comment)
         else:
-            result = await queries.reopen_entry(user, entry_id, comment)
+            result = await queries.reopen_entry(user, entry_id, data.version, comment)
+    except queries.EntryChanged as changed:
+        if wants_json(request):
+            return Response({"status_code": 409, "detail": changed.message,
+                             "version": changed.current, "seen": changed.seen},
+                            status_code=409)
+        # The decision controls below are for the current version; what was typed stays.
+        context = await _entry_context(user, entry_id, seen=changed.seen)
+        response = page(request, "review/entry.html", "review/_entry.html", notice="",
+                        form_error=changed.message, changed=True, comment=comment,
+                        action=verb, **context)
+        response.status_code = 409
+        response.headers["Cache-Control"] = "no-store"
+        return response
     except queries.ReviewRefused as refused:
         if wants_json(request):
             return Response({"status_code": refused.status, "detail": refused.message},
                             status_code=refused.status)
         context = await _entry_context(user, entry_id)
-        response = page(request, "review/entry.html", notice="", form_error=refused.message,
-                        comment=comment, action=verb, **context)
+        response = page(request, "review/entry.html", "review/_entry.html", notice="",
+                        form_error=refused.message, comment=comment, action=verb, **context)
         response.status_code = 422
         response.headers["Cache-Control"] = "no-store"
         return response
@@ -155,29 +178,30 @@ async def _apply(request: Request, user: SignedIn, entry_id: Any, verb: str,
 
 @post("/review/{entry_id:uuid}/approve", name="review-approve", include_in_schema=False,
       opt=OFFICIAL)
-async def approve(request: Request, user: SignedIn, entry_id: Any) -> Template | Response:
-    return await _apply(request, user, entry_id, "approve", "")
+async def approve(request: Request, user: SignedIn, entry_id: Any,
+                  data: URLEncodedBody[DecisionIn]) -> Template | Response:
+    return await _apply(request, user, entry_id, "approve", data)
 
 
 @post("/review/{entry_id:uuid}/return", name="review-return", include_in_schema=False,
       opt=OFFICIAL)
 async def return_(request: Request, user: SignedIn, entry_id: Any,
                   data: URLEncodedBody[DecisionIn]) -> Template | Response:
-    return await _apply(request, user, entry_id, "return", data.comment)
+    return await _apply(request, user, entry_id, "return", data)
 
 
 @post("/review/{entry_id:uuid}/reject", name="review-reject", include_in_schema=False,
       opt=OFFICIAL)
 async def reject(request: Request, user: SignedIn, entry_id: Any,
                  data: URLEncodedBody[DecisionIn]) -> Template | Response:
-    return await _apply(request, user, entry_id, "reject", data.comment)
+    return await _apply(request, user, entry_id, "reject", data)
 
 
 @post("/review/{entry_id:uuid}/reopen", name="review-reopen", include_in_schema=False,
       opt=OFFICIAL)
 async def reopen(request: Request, user: SignedIn, entry_id: Any,
                  data: URLEncodedBody[DecisionIn]) -> Template | Response:
-    return await _apply(request, user, entry_id, "reopen", data.comment)
+    return await _apply(request, user, entry_id, "reopen", data)
 
 
 # ---------------------------------------------------------------- notifications

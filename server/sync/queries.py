@@ -10,6 +10,7 @@ from typing import Any
 
 from server.db import write_transaction
 from server.i18n import _
+from server.records.changes import current_change_seq
 from server.records.queries import submit_record
 from server.records.tables import Entry
 from server.sync.results import SyncResult
@@ -91,20 +92,28 @@ async def sync_records(user: CurrentUser, records: list[Any]) -> list[SyncResult
     return results
 
 
-async def list_updates_for(user: CurrentUser, since: dt.datetime | None,
-                           limit: int = 500) -> tuple[list[dict[str, Any]], str | None]:
-    """Changes after `since`. Without `since` (a phone's first call) nothing is sent, only a
-    cursor: the phone learns each record's state from the sync answer, and the feed after that
-    brings the decisions taken since — so a first visit does not download a whole history."""
+async def list_updates_for(user: CurrentUser, since: int | None,
+                           limit: int = 500) -> tuple[list[dict[str, Any]], str, bool]:
+    """The user's entries changed after feed number `since`, oldest change first: (updates,
+    cursor, more). `more` is True when `limit` cut the page; the phone asks again from the
+    cursor. Numbers are taken in the writing transaction in commit order per author
+    (server.records.changes), so "after `since`" never skips a decision committed late.
+
+    Without `since` (a phone's first call) nothing is sent, only the current cursor: the phone
+    learns each record's state from the sync answer, and the feed after that brings the
+    decisions taken since — so a first visit does not download a whole history."""
     if since is None:
-        return [], dt.datetime.now(dt.UTC).isoformat()
-    query = Entry.select(Entry.id, Entry.kind, Entry.state, Entry.version, Entry.receipt,
-                         Entry.review_comment, Entry.updated_at).where(Entry.author == user.id)
-    query = query.where(Entry.updated_at > since)
-    rows = await query.order_by(Entry.updated_at).limit(limit)
+        return [], str(await current_change_seq(user.id)), False
+    rows = await Entry.select(
+        Entry.id, Entry.kind, Entry.state, Entry.version, Entry.receipt, Entry.review_comment,
+        Entry.updated_at, Entry.change_seq,
+    ).where((Entry.author == user.id) & (Entry.change_seq > since)).order_by(
+        Entry.change_seq).limit(limit + 1)
+    more = len(rows) > limit
     items = [{"id": str(r["id"]), "kind": r["kind"], "state": r["state"],
               "version": r["version"], "receipt": r["receipt"],
               "comment": r["review_comment"] or "",
-              "updated_at": r["updated_at"].isoformat()} for r in rows]
-    cursor = items[-1]["updated_at"] if items else since.isoformat()
-    return items, cursor
+              "updated_at": r["updated_at"].isoformat(), "seq": r["change_seq"]}
+             for r in rows[:limit]]
+    cursor = str(items[-1]["seq"]) if items else str(since)
+    return items, cursor, more

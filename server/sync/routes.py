@@ -93,21 +93,24 @@ async def sync(request: Request, user: SignedIn) -> Response[Any]:
     return Response(SyncAnswer(results=answer), status_code=200)
 
 
+MAX_CURSOR = 2**63 - 1  # change_seq is a BIGINT
+
+
 @get("/api/v1/me/updates", name="my-updates", summary="Review decisions on my records")
 async def my_updates(user: SignedIn, since: str | None = None) -> Response[Any]:
-    """Entries of the signed-in user changed after `since` (an RFC 3339 time from the previous
-    answer's `cursor`): their state, version, receipt and the reviewer's comment."""
-    when: dt.datetime | None = None
-    if since:
-        try:
-            when = msgspec.convert(since, dt.datetime)
-        except msgspec.ValidationError:
-            return Response({"detail": _("`since` must be an RFC 3339 date and time.")},
+    """Entries of the signed-in user changed after `since` (the previous answer's `cursor`,
+    an integer): id, kind, state, version, receipt, the reviewer's comment, updated_at and the
+    change's number `seq`, oldest first. `more` is true when the page was cut: ask again with
+    the new cursor. Without `since`: no updates, only the current cursor."""
+    cursor: int | None = None
+    if since is not None:
+        if not (since.isascii() and since.isdigit()) or int(since) > MAX_CURSOR:
+            return Response({"detail": _("`since` must be the cursor of an earlier answer (a "
+                                         "whole number). Ask again without it to start over.")},
                             status_code=400)
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.UTC)
-    items, cursor = await queries.list_updates_for(user, when)
-    return Response({"updates": items, "cursor": cursor})
+        cursor = int(since)
+    items, new_cursor, more = await queries.list_updates_for(user, cursor)
+    return Response({"updates": items, "cursor": new_cursor, "more": more})
 
 
 @get("/app", name="app-shell", include_in_schema=False, opt=SHELL)

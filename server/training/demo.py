@@ -43,12 +43,12 @@ async def load(ids: dict[str, Any]) -> None:
         topics=["counselling", "post_rehab", "stigma"], organisation=org["LHPN"],
         trainer="Bác sĩ Trạm y tế xã", place="Hội trường UBND xã",
         participants=[users["alice"], users["bob"]], others_count=14)
-    await approve_entry(alice, first)
+    await approve_entry(alice, first, 1)
     second = await _session(
         carol, 20, title="Phổ biến Luật Phòng, chống ma túy 2021 cho cán bộ thôn",
         topics=["law", "prevention"], organisation=org["CAX"], trainer="Công an xã",
         place="Nhà văn hóa Thôn 1", participants=[users["bob"]], others_count=22)
-    await approve_entry(alice, second)
+    await approve_entry(alice, second, 1)
     await _session(  # waits for review: shown apart in the report
         carol, 3, title="Ghi chép, báo cáo trên ứng dụng Đồng Hành",
         topics=["records"], trainer="Cán bộ Văn hóa - Xã hội", place="UBND xã",
@@ -58,4 +58,4 @@ async def load(ids: dict[str, Any]) -> None:
         erin, 30, title="Tập huấn cai nghiện tự nguyện tại gia đình, cộng đồng",
         topics=["voluntary_rehab", "law"], organisation=org["DTN"], place="UBND xã",
         participants=[users["dave"], users["erin"]], others_count=9)
-    await approve_entry(dave, third)
+    await approve_entry(dave, third, 1)

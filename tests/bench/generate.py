@@ -4,7 +4,8 @@
 `scripts/generate-data`). Province scale: 100 communes with 5-10 villages each, 10,000 people
 across the categories with category history and management teams, one official and 5-10
 volunteers per commune and a province supervisor, 1,000,000 visits, 100,000 talks and 100,000
-referrals with their follow-up steps, in every review state (mostly approved).
+referrals with their follow-up steps (each step after "referred" an entry of kind
+`referral_status` of its own, as the app records them), in every review state (mostly approved).
 
 Rows are made in Python from one `random.Random(seed)` and written without the ORM: on SQLite
 through a raw sqlite3 connection (WAL, synchronous=OFF during the load, big transactions,
@@ -308,6 +309,7 @@ class _Entries:
         self.w = w
         self.version_id = 0
         self.versions: list[tuple[Any, ...]] = []
+        self.steps: list[tuple[Any, ...]] = []
         self.recent = ANCHOR - dt.timedelta(days=14)
         self._setting = _weighted(rng, SETTINGS_W)
         self._format = _weighted(rng, FORMATS_W)
@@ -451,6 +453,16 @@ class _Entries:
                                       (70, 12, 12, 6))[0]
             stamp = _stamp(rng, when)
             ev_id = _uuid(rng)
+            if step != "referred":
+                # A follow-up step is an entry too (reviewed like the rest), under its id.
+                step_out = outcome if step == "closed" else None
+                step_row = self.finish(
+                    {"kind": "referral_status", "commune": commune, "village": village,
+                     "author": author, "person": pid, "entry_date": when, "ref_status": step,
+                     "ref_outcome": step_out, "ref_status_date": when},
+                    {"status": step, "outcome": step_out, "date": when.isoformat()})
+                ev_id = step_row[0]
+                self.steps.append(step_row)
             events.append((ev_id, None, step, outcome if step == "closed" else None, when, "",
                            author, stamp, stamp + dt.timedelta(minutes=5),
                            hashlib.sha256(ev_id.bytes).hexdigest()))
@@ -465,6 +477,10 @@ class _Entries:
         for i in range(len(events) - steps, len(events)):
             events[i] = (events[i][0], row[0], *events[i][2:])
         return row
+
+    def take_steps(self) -> list[tuple[Any, ...]]:
+        out, self.steps = self.steps, []
+        return out
 
     def take_versions(self) -> list[tuple[Any, ...]]:
         out, self.versions = self.versions, []
@@ -496,6 +512,7 @@ def build(scale: Scale, seed: int) -> Iterator[Batch]:
     for _i in range(scale.referrals):
         person = people[rng.randrange(len(people))] if rng.random() < 0.9 else None
         rows.append(maker.referral(person, communes[rng.randrange(len(communes))], events))
+        rows += maker.take_steps()
         if len(rows) >= CHUNK:
             yield "entry", ENTRY_COLS, rows
             yield "entry_version", VERSION_COLS, maker.take_versions()

@@ -13,7 +13,10 @@ ID = "2026-11-28T06:29:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "entry kinds training and counselling"
 
-KINDS = "('visit','talk','referral','training','counselling')"
+# Every kind of this release: this migration and its twin in the other app (records:
+# referral_status, training: training and counselling) may run in either order, and the last
+# one sets the whole list.
+KINDS = "('visit','talk','referral','referral_status','training','counselling')"
 
 
 async def forwards():

@@ -202,7 +202,8 @@ def test_who_may_record_and_isolation(world, as_user, client):
     assert r.status_code == 404
     # The review queue shows it and the decision goes through the review machinery.
     assert f'/review/{body["id"]}' in alice.get("/review").text
-    assert alice.post(f"/review/{body['id']}/approve", follow_redirects=False) \
+    assert alice.post(f"/review/{body['id']}/approve", data={"version": 1},
+                      follow_redirects=False) \
         .status_code == 303
 
 

@@ -25,9 +25,14 @@ KEPT = {
     "/manifest.webmanifest": "no-cache",
     "/app": "private, no-cache",
     "/outbox": "private, no-cache",
+    "/p/sw.js": "no-cache",
+    "/p/{code:str}": "public, max-age=300",  # the public information page: no person data
+    "/p/{code:str}/poster": "public, max-age=300",
 }
 # Routes that never answer 2xx to a GET by design (each answer is a redirect).
-ONLY_REDIRECTS = {"/lang/{code:str}"}
+ONLY_REDIRECTS = {"/lang/{code:str}", "/public"}
+# Answers only on loopback or with its token, never to a signed-in browser (tests/test_metrics.py).
+NOT_FOR_BROWSERS = {"/metrics"}
 # The query a page needs to show something rather than a chooser or a 404.
 QUERIES = {
     "/reports/compare": "a={report_id}&b={report_id}",
@@ -51,7 +56,7 @@ def demo() -> dict[str, Any]:
     from server.auth.queries import create_invitation
     from server.demo import load_demo
     from server.people.tables import Person
-    from server.records.tables import Entry
+    from server.records.tables import Entry, Provider
     from server.reports.tables import FinalReport
 
     ids = run(load_demo())
@@ -64,7 +69,8 @@ def demo() -> dict[str, Any]:
         (Entry.commune == commune) & (Entry.state == "submitted")
         & (Entry.author == ids["bob"])).first())
     report = run(FinalReport.select(FinalReport.id).first())
-    assert person and referral and submitted and report, "the demo lost rows"
+    provider = run(Provider.select(Provider.id).where(Provider.commune == commune).first())
+    assert person and referral and submitted and report and provider, "the demo lost rows"
     newcomer = run(User.select(User.id).where(User.area == commune).first())["id"]
     ids["params"] = {
         "token": run(create_invitation(newcomer, None)),
@@ -72,6 +78,8 @@ def demo() -> dict[str, Any]:
         "file_path": "app.css",
         "person_id": str(person["id"]),
         "report_id": str(report["id"]),
+        "provider_id": str(provider["id"]),
+        "area_code": "HK",
         "path": "openapi.json",
     }
     ids["entry"] = {"referral": str(referral["id"]), "any": str(submitted["id"])}
@@ -83,6 +91,8 @@ def _url(path: str, demo: dict[str, Any]) -> str:
         name = match.group(1)
         if name == "entry_id":
             return demo["entry"]["referral" if path.startswith("/referrals/") else "any"]
+        if name == "code" and path.startswith(("/p/", "/public/")):
+            return str(demo["params"]["area_code"])  # an area's code, not a language's
         return str(demo["params"][name])
 
     url = re.sub(r"\{(\w+):\w+\}", value, path)
@@ -116,14 +126,15 @@ def test_every_get_route_is_no_store_unless_it_opts_in(app, demo):
             else:
                 assert r.headers.get("cache-control") == "no-store", what
     # Every route was seen answering (a route hiding behind 404s everywhere proves nothing).
-    never = {p for p, _h in routes} - answered - ONLY_REDIRECTS
+    never = {p for p, _h in routes} - answered - ONLY_REDIRECTS - NOT_FOR_BROWSERS
     assert not never, f"no persona got a 2xx from: {sorted(never)}"
 
 
 def test_only_listed_routes_opt_into_caching(app):
     """A route that opts in must be added to KEPT above: a reviewed, person-free page."""
     opted = {path for path, handler in _get_routes(app) if handler.opt.get("cache")}
-    assert opted == set(KEPT) | {"/visits/new", "/talks/new", "/referrals/new"}
+    assert opted == set(KEPT) | {"/visits/new", "/talks/new", "/referrals/new",
+                                 "/training/new", "/counselling/new"}
 
 
 def test_the_service_workers_shell_pages_opt_in_and_the_filled_forms_do_not(world, as_user):
@@ -132,8 +143,9 @@ def test_the_service_workers_shell_pages_opt_in_and_the_filled_forms_do_not(worl
     from tests.factories import make_person
 
     bob = as_user(world["bob"])
+    alice = as_user(world["alice"])  # training and counselling: officials (and listed volunteers)
     for url in SW_SHELL:
-        r = bob.get(url)
+        r = (alice if url.startswith(("/training/", "/counselling/")) else bob).get(url)
         assert r.status_code == 200 and r.headers["cache-control"] == "private, no-cache", url
     # The same forms with the person picker (names of the caseload) are personal.
     pid = run(make_person(world["A"], name="Đinh Thị Hai", team=[world["bob"]]))

@@ -192,7 +192,8 @@ def test_sync_stores_once_and_review_decides(world, as_user):
     assert f'/review/{record["id"]}' in queue and "Buổi tập huấn" in queue
     review = alice.get(f"/review/{record['id']}")
     assert review.status_code == 200 and f'/entries/{record["id"]}' in review.text
-    r = alice.post(f"/review/{record['id']}/approve", follow_redirects=False)
+    r = alice.post(f"/review/{record['id']}/approve", data={"version": 1},
+                   follow_redirects=False)
     assert r.status_code == 303
     assert run(Entry.select(Entry.state).where(Entry.id == uuid.UUID(record["id"])).first())[
         "state"] == "approved"

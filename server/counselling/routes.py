@@ -20,7 +20,7 @@ from server.i18n import _
 from server.records.api import RESPONSES, api_submit, submit_operation
 from server.records.forms_web import envelope, handle_post, render_form
 from server.records.validation import VN, vn_today
-from server.web import CurrentUser, SignedIn, db_id, page
+from server.web import BLANK_FORM, CurrentUser, SignedIn, db_id, page
 
 WRITERS = {"roles": ("volunteer", "official")}
 OFFICIAL = {"roles": ("official",)}
@@ -87,7 +87,8 @@ async def close_follow_up(request: Request, user: SignedIn, entry_id: str) -> Re
                     status_code=303)
 
 
-@get("/counselling/new", name="counselling-new", include_in_schema=False, opt=WRITERS)
+@get("/counselling/new", name="counselling-new", include_in_schema=False,
+     opt={**WRITERS, **BLANK_FORM})
 async def new_counselling(request: Request, user: SignedIn, person: str = "",
                           shell: str = "") -> Response:
     """`?shell=1` is the blank form the service worker caches (no names in it)."""

@@ -19,7 +19,7 @@ from server.records.forms_web import envelope, handle_post, render_form
 from server.records.validation import vn_today
 from server.training import queries
 from server.training.kind import training_context
-from server.web import CurrentUser, SignedIn, db_id, page
+from server.web import BLANK_FORM, CurrentUser, SignedIn, db_id, page
 
 WRITERS = {"roles": ("volunteer", "official")}
 OFFICIAL = {"roles": ("official",)}
@@ -56,7 +56,8 @@ async def training_recorders(request: Request, user: SignedIn) -> Redirect:
     return Redirect(path="/training?saved=1", status_code=303)
 
 
-@get("/training/new", name="training-new", include_in_schema=False, opt=WRITERS)
+@get("/training/new", name="training-new", include_in_schema=False,
+     opt={**WRITERS, **BLANK_FORM})
 async def new_training(request: Request, user: SignedIn, shell: str = "") -> Response:
     """`?shell=1` is the blank form the service worker caches (no names in it)."""
     await _allowed(user)

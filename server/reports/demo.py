@@ -8,8 +8,8 @@ from typing import Any
 
 from server.areas.queries import get_area
 from server.reports.build import build_report
+from server.reports.finals import finalise_report
 from server.reports.periods import current_presets
-from server.reports.queries import finalise_report
 from server.web import CurrentUser
 
 

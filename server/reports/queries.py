@@ -4,13 +4,13 @@ communes. Only approved entries count; submitted and returned ones are counted a
 rejected ones never count.
 
 Also: access-checked area loading, the overdue list and the entries behind a figure (commune
-level only), and finalised snapshots.
+level only). Finalised snapshots and drafts live in `finals.py`, the plan's task figures in
+`tasks.py`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,11 +18,8 @@ from litestar.exceptions import NotFoundException
 
 from server.areas.queries import get_area, list_descendant_communes
 from server.areas.tables import Area
-from server.audit.queries import record_event
-from server.db import write_transaction
 from server.records.tables import Entry
 from server.reports.periods import Period
-from server.reports.tables import FinalReport
 from server.web import CurrentUser, db_id
 
 PENDING = ("submitted", "returned")
@@ -195,10 +192,11 @@ def _add_days(day: str, days: str) -> str:
 
 
 async def count_post_rehab_schedule(ids: list[int], period: Period) -> list[dict[str, Any]]:
-    """Post-rehab people and those visited at the commune's frequency: their post-rehab time
-    in the period is cut into windows of `visit_frequency_days` (the last one takes the odd
-    days; a shorter time is one window) and each window has at least one approved visit.
-    Each window is one indexed EXISTS probe, so nobody's visits are counted one by one."""
+    """Post-rehab PEOPLE and those visited at the commune's frequency: each post-rehab spell's
+    time in the period is cut into windows of `visit_frequency_days` (the last one takes the
+    odd days; a shorter time is one window); a person counts once, however many spells they
+    had (post-rehab → relapse → post-rehab), and is on schedule only if every window of every
+    spell has an approved visit. Each window is one indexed EXISTS probe."""
     d = _d()
     span_start = _greatest("c.start_date", d)
     span_end = _least(f"COALESCE(c.actual_end, {d})", d)
@@ -217,8 +215,9 @@ async def count_post_rehab_schedule(ids: list[int], period: Period) -> list[dict
               f"AND e.entry_date <= {window_end}))")
     return await _rows(
         f"WITH RECURSIVE k(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM k WHERE n < {max(1, most)}) "
-        f"SELECT w.commune AS commune, COUNT(*) AS post_rehab, "
-        f"SUM(CASE WHEN {missed} THEN 0 ELSE 1 END) AS on_schedule FROM ("
+        f"SELECT w.commune AS commune, COUNT(DISTINCT w.person) AS post_rehab, "
+        f"COUNT(DISTINCT w.person) - COUNT(DISTINCT CASE WHEN {missed} THEN w.person END) "
+        f"AS on_schedule FROM ("
         f"SELECT v.commune, v.person, v.span_start, v.span_end, v.freq, "
         f"CASE WHEN v.days / v.freq < 1 THEN 1 ELSE v.days / v.freq END AS windows FROM ("
         f"SELECT p.commune AS commune, c.person AS person, {span_start} AS span_start, "
@@ -397,69 +396,3 @@ async def list_entries_behind(commune_id: int, period: Period, *, kind: str, pen
         r["entry_date"] = as_date(r["entry_date"])
         r["id"] = str(r["id"])
     return rows
-
-
-# ---------------------------------------------------------------- finalised reports
-
-
-async def finalise_report(user: CurrentUser, area: dict[str, Any], period: Period,
-                          data: dict[str, Any]) -> dict[str, Any]:
-    """Freeze a report: version n+1 for the same area and period, audited in one transaction."""
-    async with write_transaction(FinalReport._meta.db):
-        last = await FinalReport.select(FinalReport.version).where(
-            (FinalReport.area == area["id"]) & (FinalReport.period_start == period.start)
-            & (FinalReport.period_end == period.end)).order_by(
-            FinalReport.version, ascending=False).first()
-        version = (int(last["version"]) if last else 0) + 1
-        row = await FinalReport.insert(FinalReport(
-            area=area["id"], period_start=period.start, period_end=period.end,
-            period_kind=period.kind, version=version,
-            data=json.dumps(data, ensure_ascii=False, default=str),
-            finalised_by=user.id)).returning(FinalReport.id)
-        report_id = int(row[0]["id"])
-        await record_event(
-            "report.finalised", actor_id=user.id,
-            commune_id=area["id"] if area["level"] == "commune" else None,
-            subject_type="report", subject_id=report_id,
-            detail={"area": area["id"], "version": version, "kind": period.kind,
-                    "start": period.start.isoformat(), "end": period.end.isoformat()})
-    return {"id": report_id, "version": version}
-
-
-def _final_row(row: dict[str, Any]) -> dict[str, Any]:
-    data = row.get("data")
-    row["data"] = json.loads(data) if isinstance(data, str) else data
-    row["period_start"] = as_date(row["period_start"])
-    row["period_end"] = as_date(row["period_end"])
-    return row
-
-
-async def list_final_reports(area_id: int, period: Period | None = None) -> list[dict[str, Any]]:
-    q = FinalReport.select(
-        FinalReport.id, FinalReport.area, FinalReport.period_start, FinalReport.period_end,
-        FinalReport.period_kind, FinalReport.version, FinalReport.finalised_at,
-        FinalReport.finalised_by.display_name.as_alias("finalised_by_name"),
-    ).where(FinalReport.area == area_id)
-    if period is not None:
-        q = q.where((FinalReport.period_start == period.start)
-                    & (FinalReport.period_end == period.end))
-    rows = await q.order_by(FinalReport.period_end, ascending=False).order_by(
-        FinalReport.version, ascending=False).limit(200)
-    for r in rows:
-        r["period_start"] = as_date(r["period_start"])
-        r["period_end"] = as_date(r["period_end"])
-    return rows
-
-
-async def get_final_report_for(user: CurrentUser, report_id: int) -> dict[str, Any]:
-    """A finalised report of an area the user may report on, or 404."""
-    if db_id(report_id) is None:
-        raise NotFoundException()
-    row = await FinalReport.select(
-        *FinalReport.all_columns(),
-        FinalReport.finalised_by.display_name.as_alias("finalised_by_name"),
-    ).where(FinalReport.id == report_id).first()
-    if row is None:
-        raise NotFoundException()
-    await get_area_for(user, row["area"])
-    return _final_row(row)

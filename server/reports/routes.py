@@ -20,6 +20,7 @@ from litestar.params import URLEncodedBody
 from litestar.response import Redirect, Template
 
 from server.i18n import _
+from server.reports import finals as snapshots
 from server.reports import labels, queries
 from server.reports.build import build_report, compare, numbers_only
 from server.reports.periods import (
@@ -123,7 +124,7 @@ async def _chooser(request: Request, user: SignedIn, form: PeriodIn,
     areas = await queries.list_report_areas(user)
     area_id = _area_id(form.area) or user.area_id
     presets = [(p, report_query(area_id, p)) for p in current_presets()]
-    finals = await queries.list_final_reports(area_id) if any(
+    finals = await snapshots.list_final_reports(area_id) if any(
         a["id"] == area_id for a in areas) else []
     response = page(request, "reports/index.html", form=form, errors=errors, areas=areas,
                     presets=presets, finals=finals, kinds=KINDS, this_year=today().year)
@@ -150,7 +151,7 @@ async def report_view(request: Request, user: SignedIn) -> Template:
     if errors or area is None or period is None:
         return await _chooser(request, user, form, errors, status=422)
     report = await build_report(area, period, detail=user.role == "official")
-    finals = await queries.list_final_reports(area["id"], period)
+    finals = await snapshots.list_final_reports(area["id"], period)
     return page(request, "reports/view.html", finals=finals, form=form,
                 **_context(user, report, period))
 
@@ -193,7 +194,7 @@ async def report_finalise(request: Request, user: SignedIn,
     if errors or area is None or period is None:
         return await _chooser(request, user, data, errors, status=422)
     report = await build_report(area, period, detail=user.role == "official")
-    saved = await queries.finalise_report(user, area, period, report)
+    saved = await snapshots.finalise_report(user, area, period, report)
     return Redirect(path=f"/reports/final/{saved['id']}", status_code=303)
 
 
@@ -206,9 +207,9 @@ def _final_period(row: dict[str, Any]) -> Period:
 @get("/reports/final/{report_id:int}", name="report-final", include_in_schema=False,
      opt=REPORTERS)
 async def report_final(request: Request, user: SignedIn, report_id: int) -> Template:
-    row = await queries.get_final_report_for(user, report_id)
+    row = await snapshots.get_final_report_for(user, report_id)
     period = _final_period(row)
-    finals = await queries.list_final_reports(row["area"], period)
+    finals = await snapshots.list_final_reports(row["area"], period)
     return page(request, "reports/view.html", final=row, finals=finals,
                 **_context(user, row["data"], period))
 
@@ -216,7 +217,7 @@ async def report_final(request: Request, user: SignedIn, report_id: int) -> Temp
 @get("/reports/final/{report_id:int}/print", name="report-final-print",
      include_in_schema=False, opt=REPORTERS)
 async def report_final_print(request: Request, user: SignedIn, report_id: int) -> Template:
-    row = await queries.get_final_report_for(user, report_id)
+    row = await snapshots.get_final_report_for(user, report_id)
     signed = row["finalised_at"]
     signed_on = signed.astimezone(VIETNAM).date() \
         if isinstance(signed, dt.datetime) else today()
@@ -228,7 +229,7 @@ async def report_final_print(request: Request, user: SignedIn, report_id: int) -
 @get("/reports/final/{report_id:int}/xlsx", name="report-final-xlsx", include_in_schema=False,
      opt=REPORTERS)
 async def report_final_xlsx(user: SignedIn, report_id: int) -> Response:
-    row = await queries.get_final_report_for(user, report_id)
+    row = await snapshots.get_final_report_for(user, report_id)
     data = row["data"] if user.role == "official" else numbers_only(row["data"])
     return _xlsx_response(data, f"report-{row['period_start']}-{row['period_end']}"
                                 f"-v{row['version']}")
@@ -240,8 +241,8 @@ async def report_compare(request: Request, user: SignedIn) -> Template:
     a_id, b_id = db_id(a), db_id(b)
     if a_id is None or b_id is None:
         raise NotFoundException()
-    old = await queries.get_final_report_for(user, a_id)
-    new = await queries.get_final_report_for(user, b_id)
+    old = await snapshots.get_final_report_for(user, a_id)
+    new = await snapshots.get_final_report_for(user, b_id)
     if old["version"] > new["version"]:
         old, new = new, old
     rows = compare(old["data"], new["data"])

@@ -243,6 +243,26 @@ async def build_report(area: dict[str, Any], period: Period, *, detail: bool) ->
     return report
 
 
+def _fill(defaults: dict[str, Any], have: dict[str, Any]) -> dict[str, Any]:
+    out = dict(have)
+    for key, value in defaults.items():
+        if key not in out:
+            out[key] = value
+        elif isinstance(value, dict) and value and isinstance(out[key], dict):
+            out[key] = _fill(value, out[key])
+    return out
+
+
+def with_defaults(report: dict[str, Any]) -> dict[str, Any]:
+    """A report finalised before a figure existed, with that figure empty (so pages and
+    exports of old versions still render; the frozen numbers are not touched)."""
+    report = dict(report)
+    report["totals"] = _fill(empty_figures(), report.get("totals", {}))
+    report["by_commune"] = [{**c, "figures": _fill(empty_figures(), c.get("figures", {}))}
+                            for c in report.get("by_commune", [])]
+    return report
+
+
 def numbers_only(report: dict[str, Any]) -> dict[str, Any]:
     """The report without names: what a supervisor sees, also of a finalised commune report."""
     return {k: v for k, v in report.items() if k not in PERSONAL_KEYS}

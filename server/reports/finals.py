@@ -160,9 +160,10 @@ async def _write_draft(user: CurrentUser, area: dict[str, Any], period: Period,
     async with write_transaction(ReportDraft._meta.db):
         existing = await ReportDraft.select(ReportDraft.id).where(where).first()
         if existing is None:
-            await ReportDraft.insert(ReportDraft(
-                area=area["id"], period_start=period.start, period_end=period.end,
-                updated_by=user.id, updated_at=now, **values))
+            fields: dict[str, Any] = {"area": area["id"], "period_start": period.start,
+                                      "period_end": period.end, "updated_by": user.id,
+                                      "updated_at": now, **values}
+            await ReportDraft.insert(ReportDraft(**fields))
         else:
             await ReportDraft.update({**{getattr(ReportDraft, k): v for k, v in values.items()},
                                       ReportDraft.updated_by: user.id,

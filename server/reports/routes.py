@@ -22,7 +22,7 @@ from litestar.response import Redirect, Template
 from server.i18n import _
 from server.reports import finals as snapshots
 from server.reports import labels, queries
-from server.reports.build import build_report, compare, numbers_only
+from server.reports.build import build_report, compare, numbers_only, with_defaults
 from server.reports.periods import (
     KINDS,
     VIETNAM,
@@ -98,6 +98,7 @@ def _chart(group: str, counter: dict[str, int]) -> Any:
 def _context(user: SignedIn, report: dict[str, Any], period: Period,
              **extra: Any) -> dict[str, Any]:
     detail = user.role == "official" and report["area"]["level"] == "commune"
+    report = with_defaults(report)
     if not detail:
         report = numbers_only(report)
     area_id = report["area"]["id"]

@@ -23,6 +23,7 @@ from server.i18n import _
 from server.reports import finals as snapshots
 from server.reports import labels, queries
 from server.reports.build import build_report, compare, numbers_only, with_defaults
+from server.reports.document import build_document, prose_differences, prose_of
 from server.reports.periods import (
     KINDS,
     VIETNAM,
@@ -59,17 +60,6 @@ def _area_id(raw: str) -> int | None:
 
 def report_query(area_id: int, period: Period, **extra: str) -> str:
     return urlencode({"area": str(area_id), **period.query(), **extra})
-
-
-PREFIXES = ("Thành phố ", "Thị trấn ", "Thị xã ", "Phường ", "Huyện ", "Tỉnh ", "Xã ")
-
-
-def place_name(area_name: str) -> str:
-    """"Xã Hoằng Kim" → "Hoằng Kim": the place written before the date of a document."""
-    for prefix in PREFIXES:
-        if area_name.startswith(prefix):
-            return area_name[len(prefix):]
-    return area_name
 
 
 def vn_date(value: Any) -> str:
@@ -116,8 +106,8 @@ def _context(user: SignedIn, report: dict[str, Any], period: Period,
     return {"report": report, "period": period, "period_label": period.label(),
             "detail": detail, "figure_label": labels.figure_label,
             "code_label": labels.code_label, "chart": _chart, "entries_link": entries_link,
-            "query": report_query(area_id, period), "kinds": KINDS, "vn_date": vn_date, "vn_time": vn_time,
-            **extra}
+            "query": report_query(area_id, period), "kinds": KINDS, "vn_date": vn_date,
+            "vn_time": vn_time, **extra}
 
 
 async def _chooser(request: Request, user: SignedIn, form: PeriodIn,
@@ -164,8 +154,9 @@ async def report_print(request: Request, user: SignedIn) -> Template:
     if errors or area is None or period is None:
         return await _chooser(request, user, form, errors, status=422)
     report = await build_report(area, period, detail=user.role == "official")
-    return page(request, "reports/print.html", signed_on=today(), final=None,
-                place=place_name(area["name"]), **_context(user, report, period))
+    prose = prose_of(await snapshots.get_draft(area["id"], period))
+    return page(request, "reports/print.html", final=None,
+                doc=build_document(report, prose, today()), **_context(user, report, period))
 
 
 def _xlsx_response(report: dict[str, Any], name: str) -> Response:
@@ -195,6 +186,8 @@ async def report_finalise(request: Request, user: SignedIn,
     if errors or area is None or period is None:
         return await _chooser(request, user, data, errors, status=422)
     report = await build_report(area, period, detail=user.role == "official")
+    # The official's words are frozen with the figures they comment on.
+    report["document"] = prose_of(await snapshots.get_draft(area["id"], period))
     saved = await snapshots.finalise_report(user, area, period, report)
     return Redirect(path=f"/reports/final/{saved['id']}", status_code=303)
 
@@ -222,8 +215,9 @@ async def report_final_print(request: Request, user: SignedIn, report_id: int) -
     signed = row["finalised_at"]
     signed_on = signed.astimezone(VIETNAM).date() \
         if isinstance(signed, dt.datetime) else today()
-    return page(request, "reports/print.html", signed_on=signed_on, final=row,
-                place=place_name(row["data"]["area"]["name"]),
+    doc = build_document(with_defaults(row["data"]), prose_of(row["data"].get("document")),
+                         signed_on)
+    return page(request, "reports/print.html", final=row, doc=doc,
                 **_context(user, row["data"], _final_period(row)))
 
 
@@ -249,7 +243,8 @@ async def report_compare(request: Request, user: SignedIn) -> Template:
     rows = compare(old["data"], new["data"])
     for r in rows:
         r["label"] = labels.figure_label(r["path"])
-    return page(request, "reports/compare.html", old=old, new=new, rows=rows)
+    return page(request, "reports/compare.html", old=old, new=new, rows=rows,
+                prose_rows=prose_differences(old["data"], new["data"]))
 
 
 @get("/reports/entries", name="report-entries", include_in_schema=False, opt=OFFICIAL)
@@ -272,6 +267,12 @@ async def report_entries(request: Request, user: SignedIn) -> Template:
                 state_label=labels.state_label)
 
 
-route_handlers = [reports_index, report_view, report_print, report_xlsx, report_finalise,
-                  report_final, report_final_print, report_final_xlsx, report_compare,
-                  report_entries]
+def _all_handlers() -> list[Any]:
+    from server.reports.document_routes import route_handlers as document_handlers
+
+    return [reports_index, report_view, report_print, report_xlsx, report_finalise,
+            report_final, report_final_print, report_final_xlsx, report_compare,
+            report_entries, *document_handlers]
+
+
+route_handlers = _all_handlers()

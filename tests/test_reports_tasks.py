@@ -50,7 +50,7 @@ async def _end_first(person: int, end: dt.date, reason: str) -> None:
 
 
 async def load_people(w: dict) -> dict:
-    A, B, bob, carol, erin = w["A"], w["B"], w["bob"], w["carol"], w["erin"]
+    A, bob, carol, erin = w["A"], w["bob"], w["carol"], w["erin"]
     ids: dict = {}
 
     async def visit(person: int, day: dt.date, author: int = bob, commune: int = A,

@@ -43,6 +43,15 @@ def _para(cell_or_doc: Any, text: str = "", *, align: Any = None, bold: bool = F
     return p
 
 
+def _widths(table: Any, *widths: Any) -> None:
+    """Fixed column widths (Word and LibreOffice read them from the cells, not the grid)."""
+    table.autofit = False
+    for i, width in enumerate(widths):
+        table.columns[i].width = width
+        for cell in table.columns[i].cells:
+            cell.width = width
+
+
 def _no_borders(table: Any) -> None:
     borders = OxmlElement("w:tblBorders")
     for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
@@ -67,8 +76,8 @@ def document_bytes(doc: dict[str, Any], *, period_label: str, version: int | Non
     head = d.add_table(rows=1, cols=2)
     head.alignment = WD_TABLE_ALIGNMENT.CENTER
     _no_borders(head)
+    _widths(head, Mm(62), Mm(103))
     left, right = head.rows[0].cells
-    left.width, right.width = Mm(65), Mm(100)
     _para(left, doc["issuer"], align=center, bold=True, size=12, first=True)
     _para(left, "———", align=center, size=10)
     _para(left, doc["number"], align=center, size=12)
@@ -97,8 +106,8 @@ def document_bytes(doc: dict[str, Any], *, period_label: str, version: int | Non
 
     sign = d.add_table(rows=1, cols=2)
     _no_borders(sign)
+    _widths(sign, Mm(80), Mm(85))
     left, right = sign.rows[0].cells
-    left.width, right.width = Mm(80), Mm(85)
     _para(left, doc["recipients_heading"], bold=True, italic=True, size=12, first=True)
     for line in doc["recipients"]:
         _para(left, line, size=11)

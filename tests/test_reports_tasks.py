@@ -281,3 +281,25 @@ def test_transfer_flow_access_and_audit(world, as_user):
         ("person.transfer_accepted", world["A"]), ("person.transfer_accepted", world["B"])])
     listing = alice.get("/people/transfers")
     assert "Đàm Văn Tới" not in listing.text  # A no longer names the person
+
+
+def test_the_receiving_register_counts_due_visits_from_the_move(world, as_user):
+    """Never visited by the receiving commune, the person is due a visit a frequency after
+    they arrived — not overdue because their support began long before, elsewhere."""
+    from server.people.labels import today
+    from server.people.queries import get_due_for
+    from server.web import CurrentUser
+
+    ids = run(load_people(world))
+    moved_on = today() - dt.timedelta(days=3)
+    alice, dave = as_user(world["alice"]), as_user(world["dave"])
+    assert alice.post(f"/people/{ids['U']}/transfer", data={
+        "to_commune": str(world["B"]), "moved_on": moved_on.isoformat()},
+        follow_redirects=False).status_code == 303
+    tid = re.search(r'/people/transfers/(\d+)/accept', dave.get("/people/transfers").text)\
+        .group(1)
+    dave.post(f"/people/transfers/{tid}/accept")
+    official_b = CurrentUser(id=world["dave"], role="official", name="", area_id=world["B"],
+                             area_name="", area_level="commune")
+    due = run(get_due_for(official_b, ids["U"]))
+    assert due["next_due"] == moved_on + dt.timedelta(days=30) and due["due_state"] == "ok"

@@ -27,42 +27,60 @@ def _null_date() -> str:
     return "CAST(NULL AS DATE)" if _pg() else "NULL"
 
 
-def _members(ids: list[int]) -> tuple[str, list[Any]]:
-    """(person, commune, m_from, m_until) rows of the communes `ids` and their arguments."""
-    null = _null_date()
+def _moves(ids: list[int]) -> tuple[str, list[Any]]:
+    """(person, commune, m_from, m_until) of people with an accepted transfer that touches
+    the communes `ids` — a handful of rows, so the planner loops over them and seeks each
+    person's category periods by index."""
     earlier = (f"EXISTS (SELECT 1 FROM person_transfer t0 WHERE t0.person = t.person "
                f"AND t0.{ACCEPTED} AND (t0.moved_on < t.moved_on "
                f"OR (t0.moved_on = t.moved_on AND t0.id < t.id)))")
     sql = (
-        f"SELECT p.id AS person, p.commune AS commune, {null} AS m_from, {null} AS m_until "
-        f"FROM person p WHERE p.commune IN ({_in(ids)}) AND NOT EXISTS (SELECT 1 FROM "
-        f"person_transfer t WHERE t.person = p.id AND t.{ACCEPTED}) "
-        f"UNION ALL SELECT t.person, t.from_commune, {null}, t.moved_on FROM person_transfer t "
+        f"SELECT t.person AS person, t.from_commune AS commune, {_null_date()} AS m_from, "
+        f"t.moved_on AS m_until FROM person_transfer t "
         f"WHERE t.{ACCEPTED} AND t.from_commune IN ({_in(ids)}) AND NOT {earlier} "
         f"UNION ALL SELECT t.person, t.to_commune, t.moved_on, (SELECT MIN(t2.moved_on) FROM "
         f"person_transfer t2 WHERE t2.person = t.person AND t2.{ACCEPTED} AND "
         f"(t2.moved_on > t.moved_on OR (t2.moved_on = t.moved_on AND t2.id > t.id))) "
         f"FROM person_transfer t WHERE t.{ACCEPTED} AND t.to_commune IN ({_in(ids)})")
-    return sql, [*ids, *ids, *ids]
+    return sql, [*ids, *ids]
+
+
+def _members(ids: list[int]) -> tuple[str, list[Any]]:
+    """(person, commune, m_from, m_until) rows of the communes `ids` and their arguments:
+    everyone never transferred, with their commune, plus the transferred people's times."""
+    null = _null_date()
+    moves, args = _moves(ids)
+    sql = (
+        f"SELECT p.id AS person, p.commune AS commune, {null} AS m_from, {null} AS m_until "
+        f"FROM person p WHERE p.commune IN ({_in(ids)}) AND NOT EXISTS (SELECT 1 FROM "
+        f"person_transfer t WHERE t.person = p.id AND t.{ACCEPTED}) UNION ALL {moves}")
+    return sql, [*ids, *args]
 
 
 def _spells(ids: list[int]) -> tuple[str, list[Any]]:
     """Category periods cut to the commune's time with the person: (id, person, commune,
-    category, start_date, actual_end, end_reason, arrived)."""
-    members, args = _members(ids)
+    category, start_date, actual_end, end_reason, arrived). People never transferred (nearly
+    everyone) are a plain indexed join of person and category_period; the transferred few go
+    through their transfer rows."""
+    moves, move_args = _moves(ids)
     cut_end = "(m.m_until IS NOT NULL AND (c.actual_end IS NULL OR c.actual_end > m.m_until))"
     late_start = "(m.m_from IS NOT NULL AND m.m_from > c.start_date)"
     sql = (
-        f"SELECT c.id AS id, c.person AS person, m.commune AS commune, "
-        f"c.category AS category, "
-        f"CASE WHEN {late_start} THEN m.m_from ELSE c.start_date END AS start_date, "
-        f"CASE WHEN {cut_end} THEN m.m_until ELSE c.actual_end END AS actual_end, "
-        f"CASE WHEN {cut_end} THEN 'transferred' ELSE c.end_reason END AS end_reason, "
-        f"CASE WHEN {late_start} THEN 1 ELSE 0 END AS arrived "
-        f"FROM category_period c JOIN ({members}) m ON m.person = c.person "
+        f"SELECT c.id AS id, c.person AS person, p.commune AS commune, "
+        f"c.category AS category, c.start_date AS start_date, c.actual_end AS actual_end, "
+        f"c.end_reason AS end_reason, 0 AS arrived "
+        f"FROM person p JOIN category_period c ON c.person = p.id "
+        f"WHERE p.commune IN ({_in(ids)}) AND NOT EXISTS (SELECT 1 FROM person_transfer t "
+        f"WHERE t.person = p.id AND t.{ACCEPTED}) "
+        f"UNION ALL SELECT c.id, c.person, m.commune, c.category, "
+        f"CASE WHEN {late_start} THEN m.m_from ELSE c.start_date END, "
+        f"CASE WHEN {cut_end} THEN m.m_until ELSE c.actual_end END, "
+        f"CASE WHEN {cut_end} THEN 'transferred' ELSE c.end_reason END, "
+        f"CASE WHEN {late_start} THEN 1 ELSE 0 END "
+        f"FROM ({moves}) m JOIN category_period c ON c.person = m.person "
         f"WHERE (m.m_until IS NULL OR c.start_date < m.m_until) "
         f"AND (m.m_from IS NULL OR c.actual_end IS NULL OR c.actual_end > m.m_from)")
-    return sql, args
+    return sql, [*ids, *move_args]
 
 
 async def count_people_at_end(ids: list[int], period: Period) -> list[dict[str, Any]]:

@@ -28,18 +28,29 @@ def _has(column: str, code: str) -> str:
 
 
 async def count_support(ids: list[int], period: Period) -> list[dict[str, Any]]:
-    """Approved visits (and distinct people) with each kind of support, and dossiers."""
-    cols = []
+    """Approved visits (and distinct people) with each kind of support, and dossiers.
+
+    Three levels, so that each code is matched once per distinct support list of a person
+    (not once per visit) and people are counted without COUNT(DISTINCT …) per code: the
+    visits by (commune, person, support list), then per person, then per commune."""
+    per_person = []
+    per_commune = []
     for code in (*SUPPORT_KINDS, DOSSIER):
-        cols.append(f"SUM(CASE WHEN {_has('support', code)} THEN 1 ELSE 0 END) AS v_{code}")
-        cols.append(f"COUNT(DISTINCT CASE WHEN {_has('support', code)} THEN e.person END) "
-                    f"AS p_{code}")
-    any_support = " OR ".join(_has("support", c) for c in SUPPORT_KINDS)
+        per_person.append(f"SUM(CASE WHEN g.s LIKE '%\"{code}\"%' THEN g.n ELSE 0 END) "
+                          f"AS v_{code}")
+        per_commune.append(f"SUM(x.v_{code}) AS v_{code}, "
+                           f"SUM(CASE WHEN x.v_{code} > 0 THEN 1 ELSE 0 END) AS p_{code}")
+    # A list with any kind of support: not empty, and not only the dossier.
+    some = "g.s IS NOT NULL AND g.s NOT IN ('[]', '[\"compulsory_dossier\"]')"
     return await _rows(
-        f"SELECT e.commune AS commune, {', '.join(cols)}, "
-        f"SUM(CASE WHEN {any_support} THEN 1 ELSE 0 END) AS v_any, "
-        f"COUNT(DISTINCT CASE WHEN {any_support} THEN e.person END) AS p_any "
-        f"FROM entry e WHERE {_approved(ids, 'visit')} GROUP BY e.commune",
+        f"SELECT x.commune AS commune, {', '.join(per_commune)}, SUM(x.v_any) AS v_any, "
+        f"SUM(CASE WHEN x.v_any > 0 THEN 1 ELSE 0 END) AS p_any FROM ("
+        f"SELECT g.commune AS commune, g.person AS person, {', '.join(per_person)}, "
+        f"SUM(CASE WHEN {some} THEN g.n ELSE 0 END) AS v_any FROM ("
+        f"SELECT e.commune AS commune, e.person AS person, CAST(e.support AS TEXT) AS s, "
+        f"COUNT(*) AS n FROM entry e WHERE {_approved(ids, 'visit')} "
+        f"GROUP BY e.commune, e.person, CAST(e.support AS TEXT)) g "
+        f"GROUP BY g.commune, g.person) x GROUP BY x.commune",
         *ids, period.start, period.end)
 
 
@@ -72,14 +83,27 @@ async def count_materials_and_topics(ids: list[int], period: Period) -> list[dic
 
 async def count_by_organisation(ids: list[int], period: Period) -> list[dict[str, Any]]:
     """Approved visits, talks (and their attendees) and referrals by organisation: a talk's
-    organising organisation, else — and for visits and referrals — the author's."""
+    organising organisation, else — and for visits and referrals — the author's. Entries are
+    first grouped by author (visits and referrals read from the report index alone), then the
+    few groups are joined to users and organisations."""
+    d = _d()
     in_ids = _in(ids)
     return await _rows(
-        f"SELECT e.commune AS commune, o.code AS org, e.kind AS kind, COUNT(*) AS n, "
-        f"SUM(COALESCE(e.attendees_total, 0)) AS attendees FROM entry e "
-        f"JOIN app_user u ON u.id = e.author "
-        f"LEFT JOIN organisation o ON o.id = COALESCE(e.organisation, u.organisation) "
-        f"WHERE e.commune IN ({in_ids}) AND e.kind IN ('visit', 'talk', 'referral') "
-        f"AND e.state = 'approved' AND e.entry_date >= {_d()} AND e.entry_date <= {_d()} "
-        f"GROUP BY e.commune, o.code, e.kind", *ids, period.start, period.end)
+        f"SELECT g.commune AS commune, o.code AS org, g.kind AS kind, SUM(g.n) AS n, "
+        f"SUM(g.attendees) AS attendees FROM ("
+        f"SELECT e.commune AS commune, e.kind AS kind, e.author AS author, "
+        f"{_null_int()} AS organisation, COUNT(*) AS n, 0 AS attendees FROM entry e "
+        f"WHERE e.commune IN ({in_ids}) AND e.kind IN ('visit', 'referral') "
+        f"AND e.state = 'approved' AND e.entry_date >= {d} AND e.entry_date <= {d} "
+        f"GROUP BY e.commune, e.kind, e.author UNION ALL "
+        f"SELECT e.commune, e.kind, e.author, e.organisation, COUNT(*), "
+        f"SUM(COALESCE(e.attendees_total, 0)) FROM entry e WHERE {_approved(ids, 'talk')} "
+        f"GROUP BY e.commune, e.kind, e.author, e.organisation) g "
+        f"JOIN app_user u ON u.id = g.author "
+        f"LEFT JOIN organisation o ON o.id = COALESCE(g.organisation, u.organisation) "
+        f"GROUP BY g.commune, o.code, g.kind",
+        *ids, period.start, period.end, *ids, period.start, period.end)
 
+
+def _null_int() -> str:
+    return "CAST(NULL AS INTEGER)"

@@ -73,6 +73,11 @@ def test_draft_is_saved_without_js_and_seen_on_another_device(world, moved, as_u
     assert SITUATION not in dave.get(f"/reports/document?{QUERY}").text
     assert _write(dave, area=str(world["A"]), situation="x").status_code == 404
     assert as_user(world["bob"]).get(f"/reports/document?{QUERY}").status_code == 403
+    eve = as_user(world["eve"])  # the supervisor reads the commune's document, never writes it
+    assert eve.get(f"/reports/document?area={world['A']}&{QUERY}").status_code == 404
+    assert _write(eve, area=str(world["A"]), situation="x").status_code == 404
+    assert SITUATION in eve.get(f"/reports/print?area={world['A']}&{QUERY}").text
+    assert _write(eve, area=str(world["province"]), situation="Tỉnh").status_code == 303
 
 
 def test_htmx_autosave_answers_a_fragment_and_refuses_too_long_text(world, moved, as_user):

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
 from server.i18n import _
@@ -35,6 +36,13 @@ from server.reports.routes import (
 from server.web import SignedIn, page
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _own(user: SignedIn, area: dict[str, Any]) -> None:
+    """The document is written by the area's own reporter: a supervisor reads the communes'
+    documents below them (print, DOCX) but does not write them."""
+    if area["id"] != user.area_id:
+        raise NotFoundException()
 
 
 def _check(values: dict[str, str]) -> dict[str, str]:
@@ -72,6 +80,7 @@ async def document_page(request: Request, user: SignedIn) -> Template:
     area, period, errors = await _resolve(user, form)
     if errors or area is None or period is None:
         return await _chooser(request, user, form, errors, status=422)
+    _own(user, area)
     draft = await snapshots.get_draft(area["id"], period)
     return await _editor(request, user, area, period, draft, {},
                          saved=request.query_params.get("saved") == "1")
@@ -85,6 +94,7 @@ async def document_save(request: Request, user: SignedIn) -> Template | Redirect
     area, period, errors = await _resolve(user, form)
     if errors or area is None or period is None:
         return await _chooser(request, user, form, errors, status=422)
+    _own(user, area)
     values = _values(raw)
     problems = _check(values)
     htmx = request.headers.get("hx-request") == "true" and \

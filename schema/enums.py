@@ -46,6 +46,9 @@ class Support(enum.StrEnum):
     vocational = "vocational"
     health = "health"
     family = "family"
+    # Not support as such, but noted on the visit that led to it: the seeds' commune plan
+    # counts the dossiers proposing compulsory rehab, and a visit is where it is decided.
+    compulsory_dossier = "compulsory_dossier"
 
 
 class Risk(enum.StrEnum):
@@ -154,7 +157,8 @@ LABELS: dict[type[enum.Enum], dict[str, str]] = {
     Support: {"counselling": N_("Counselling"), "legal": N_("Legal advice"),
               "papers": N_("Help with papers"), "job": N_("Job advice"),
               "loan": N_("Loan advice"), "vocational": N_("Vocational training advice"),
-              "health": N_("Health advice"), "family": N_("Family mediation")},
+              "health": N_("Health advice"), "family": N_("Family mediation"),
+              "compulsory_dossier": N_("Dossier for compulsory rehab prepared")},
     Risk: {"low": N_("Low"), "medium": N_("Medium"), "high": N_("High")},
     Setting: {"school": N_("School"), "workplace": N_("Workplace"),
               "community": N_("Community"), "family": N_("Family"), "online": N_("Online")},

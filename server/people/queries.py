@@ -56,10 +56,13 @@ async def get_visit_frequency(commune_id: int) -> int:
     return int(row["visit_frequency_days"]) if row and row["visit_frequency_days"] else 30
 
 
-# The register with each person's last visit and reference date, for one commune.
+# The register with each person's last visit and reference date, for one commune. Never
+# visited here, a person transferred in counts from their arrival (people/transfers.py).
 _BASE = """
-SELECT y.*, COALESCE(y.last_visit, (SELECT MIN(cp.start_date) FROM category_period cp
-                                    WHERE cp.person = y.id)) AS ref_date
+SELECT y.*, COALESCE(y.last_visit, (SELECT MAX(pt.moved_on) FROM person_transfer pt
+                                    WHERE pt.person = y.id AND pt.state = 'accepted'),
+                     (SELECT MIN(cp.start_date) FROM category_period cp
+                      WHERE cp.person = y.id)) AS ref_date
 FROM (
   SELECT p.id, p.code, p.full_name, p.search_text, p.birth_year, p.sex, p.category, p.status,
          p.village, p.phone, v.name AS village_name,

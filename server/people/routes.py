@@ -247,9 +247,10 @@ async def person_audit(request: Request, user: SignedIn, person_id: int) -> Temp
 
 def _all_handlers() -> list[Any]:
     from server.people.io_routes import route_handlers as io_handlers
+    from server.people.transfer_routes import route_handlers as transfer_handlers
 
-    return [*io_handlers, people_list, person_new, person_create, person_page, person_edit,
-            person_update, category_form, category_change, close_form, close_person,
+    return [*io_handlers, *transfer_handlers, people_list, person_new, person_create,
+            person_page, person_edit, person_update, category_form, category_change, close_form, close_person,
             team_assign, team_unassign, person_audit]
 
 

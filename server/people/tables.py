@@ -52,3 +52,23 @@ class TeamMember(Table):
     start_date = Date()
     end_date = Date(null=True, default=None, index=True)
     assigned_by = ForeignKey(User, null=True)
+
+
+class PersonTransfer(Table):
+    """A person moving to another commune keeps one identity and history: the first commune's
+    official starts the transfer (the day of the move), the second commune's official accepts
+    it, and from then the person is the second commune's. Reports read these rows to give each
+    commune the person's time with it (visits stay with the commune that made them)."""
+
+    id = Serial(primary_key=True)
+    person = ForeignKey(Person, index=True)
+    from_commune = ForeignKey(Area, index=True)
+    to_commune = ForeignKey(Area, index=True)
+    moved_on = Date()  # the first day in the new commune
+    state = Varchar(length=10, default="started", index=True)  # started|accepted|cancelled
+    note = Text(default="")
+    started_by = ForeignKey(User)
+    started_at = Timestamptz(default=TimestamptzNow())
+    decided_by = ForeignKey(User, null=True)
+    decided_at = Timestamptz(null=True, default=None)
+    old_code = Varchar(length=20, default="")  # the code in the first commune, kept for its papers

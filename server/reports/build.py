@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from server.reports import queries
+from server.reports import queries, register, tasks
 from server.reports.periods import Period, today
 
 PERSONAL_KEYS = ("overdue", "volunteers")
@@ -21,15 +21,21 @@ PERSONAL_KEYS = ("overdue", "volunteers")
 
 def empty_figures() -> dict[str, Any]:
     return {
-        "people": {"at_end": {}, "new": {}, "exited": {}, "changed": 0},
+        "people": {"at_end": {}, "new": {}, "exited": {}, "changed": 0, "arrived": 0},
         "coverage": {"registered": 0, "visited": 0, "pending_only": 0, "post_rehab": 0,
                      "post_rehab_on_schedule": 0},
         "referrals": {"total": 0, "by_service": {}, "by_status": {}, "completed": 0},
         "relapses": {"suspected_people": 0, "suspected_visits": 0, "confirmed_people": 0,
                      "confirmed_visits": 0},
+        "support": {"visits": {}, "people": {}, "any_visits": 0, "any_people": 0},
+        "methadone": {"people": {}, "visits": {}},
+        "dossiers": {"visits": 0, "people": 0},
         "outreach": {"sessions": 0, "by_setting": {}, "by_format": {},
                      "attendees": {"total": 0, "women": 0, "under30": 0, "students": 0},
                      "villages": 0, "villages_reached": 0, "hotspots": 0, "hotspots_reached": 0},
+        "materials": {"total": 0, "sessions": 0, "by_format": {}},
+        "topics": {"sessions": {}, "attendees": {}},
+        "by_org": {},
         "activity": {"visits": 0, "talks": 0, "referrals": 0, "authors": 0},
         "pending": {"visit": 0, "talk": 0, "referral": 0},
     }
@@ -70,13 +76,19 @@ async def _per_commune(ids: list[int], period: Period) -> dict[int, dict[str, An
         return per[int(row["commune"])]
 
     # Independent statements: on PostgreSQL the pool runs them side by side.
-    (at_end, new, ended, coverage, schedule, referrals, talks, villages,
+    (at_end, new, arrivals, ended, coverage, schedule, referrals, talks, villages,
      entries) = await asyncio.gather(
-        queries.count_people_at_end(ids, period), queries.count_new_people(ids, period),
-        queries.count_ended_periods(ids, period), queries.count_coverage(ids, period),
-        queries.count_post_rehab_schedule(ids, period), queries.count_referrals(ids, period),
+        register.count_people_at_end(ids, period), register.count_new_people(ids, period),
+        register.count_arrivals(ids, period),
+        register.count_ended_periods(ids, period), register.count_coverage(ids, period),
+        register.count_post_rehab_schedule(ids, period), queries.count_referrals(ids, period),
         queries.count_talks(ids, period), queries.count_villages(ids, period),
         queries.count_entries(ids, period))
+    support, methadone, materials, orgs = await asyncio.gather(
+        tasks.count_support(ids, period), tasks.count_methadone(ids, period),
+        tasks.count_materials_and_topics(ids, period), tasks.count_by_organisation(ids, period))
+    for r in arrivals:
+        fig(r)["people"]["arrived"] += int(r["n"] or 0)
     for r in at_end:
         _bump(fig(r)["people"]["at_end"], r["category"], r["n"])
     for r in new:
@@ -123,7 +135,61 @@ async def _per_commune(ids: list[int], period: Period) -> dict[int, dict[str, An
         f["activity"]["authors"] = int(r["authors"] or 0)
         for key in f["relapses"]:
             f["relapses"][key] = int(r[key] or 0)
+    _add_tasks(fig, support, methadone, materials, orgs)
     return per
+
+
+def _add_tasks(fig: Any, support: list[dict[str, Any]], methadone: list[dict[str, Any]],
+               materials: list[dict[str, Any]], orgs: list[dict[str, Any]]) -> None:
+    """The figures of the plan's tasks (tasks.py) into each commune's figures."""
+    for r in support:
+        f = fig(r)
+        for code in tasks.SUPPORT_KINDS:
+            if int(r[f"v_{code}"] or 0):
+                _bump(f["support"]["visits"], code, r[f"v_{code}"])
+                _bump(f["support"]["people"], code, r[f"p_{code}"])
+        f["support"]["any_visits"] = int(r["v_any"] or 0)
+        f["support"]["any_people"] = int(r["p_any"] or 0)
+        f["dossiers"]["visits"] = int(r[f"v_{tasks.DOSSIER}"] or 0)
+        f["dossiers"]["people"] = int(r[f"p_{tasks.DOSSIER}"] or 0)
+    worst = {v: k for k, v in tasks.METHADONE_RANK.items()}
+    for r in methadone:
+        code = worst.get(int(r["worst"]), "")
+        _bump(fig(r)["methadone"]["people"], code, r["people"])
+        _bump(fig(r)["methadone"]["visits"], code, r["visits"])
+    for r in materials:
+        m, t = fig(r)["materials"], fig(r)["topics"]
+        if int(r["materials"] or 0):
+            m["total"] += int(r["materials"])
+            m["sessions"] += int(r["with_materials"] or 0)
+            _bump(m["by_format"], r["format"], r["materials"])
+        for topic in tasks.TOPICS:
+            if int(r[f"s_{topic}"] or 0):
+                _bump(t["sessions"], topic, r[f"s_{topic}"])
+                _bump(t["attendees"], topic, r[f"a_{topic}"])
+    for r in orgs:
+        org = fig(r)["by_org"].setdefault(r["org"] or "", {
+            "visits": 0, "talks": 0, "referrals": 0, "attendees": 0})
+        org[f"{r['kind']}s"] += int(r["n"] or 0)
+        if r["kind"] == "talk":
+            org["attendees"] += int(r["attendees"] or 0)
+
+
+async def _count_people_once(ids: list[int], period: Period, total: dict[str, Any]) -> None:
+    """Above the commune, people are counted once: a person who lived in two communes of the
+    area (a transfer) is one registered, visited or post-rehab person, on schedule only if
+    on schedule in each commune."""
+    coverage, schedule = await asyncio.gather(
+        register.count_coverage(ids, period, per_commune=False),
+        register.count_post_rehab_schedule(ids, period, per_commune=False))
+    cov = total["coverage"]
+    cov.update(registered=0, visited=0, pending_only=0, post_rehab=0, post_rehab_on_schedule=0)
+    for r in coverage:
+        for key in ("registered", "visited", "pending_only"):
+            cov[key] = int(r[key] or 0)
+    for r in schedule:
+        cov["post_rehab"] = int(r["post_rehab"] or 0)
+        cov["post_rehab_on_schedule"] = int(r["on_schedule"] or 0)
 
 
 def _volunteers(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -151,6 +217,8 @@ async def build_report(area: dict[str, Any], period: Period, *, detail: bool) ->
     total = empty_figures()
     for cid in ids:
         add_figures(total, per[cid])
+    if len(ids) > 1:
+        await _count_people_once(ids, period, total)
     report: dict[str, Any] = {
         "area": {"id": area["id"], "name": area["name"], "level": area["level"]},
         "period": period.as_dict(),
@@ -172,6 +240,26 @@ async def build_report(area: dict[str, Any], period: Period, *, detail: bool) ->
              "days": r["days"]}
             for r in await queries.list_overdue(area["id"], as_of)]
         report["volunteers"] = _volunteers(await queries.count_by_author(area["id"], period))
+    return report
+
+
+def _fill(defaults: dict[str, Any], have: dict[str, Any]) -> dict[str, Any]:
+    out = dict(have)
+    for key, value in defaults.items():
+        if key not in out:
+            out[key] = value
+        elif isinstance(value, dict) and value and isinstance(out[key], dict):
+            out[key] = _fill(value, out[key])
+    return out
+
+
+def with_defaults(report: dict[str, Any]) -> dict[str, Any]:
+    """A report finalised before a figure existed, with that figure empty (so pages and
+    exports of old versions still render; the frozen numbers are not touched)."""
+    report = dict(report)
+    report["totals"] = _fill(empty_figures(), report.get("totals", {}))
+    report["by_commune"] = [{**c, "figures": _fill(empty_figures(), c.get("figures", {}))}
+                            for c in report.get("by_commune", [])]
     return report
 
 

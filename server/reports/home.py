@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.reports.finals import list_final_reports
 from server.reports.periods import current_presets
-from server.reports.queries import list_final_reports
 from server.reports.routes import report_query
 from server.web import CurrentUser
 

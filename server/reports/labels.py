@@ -7,6 +7,7 @@ so a new code shows up in a report before it has a label.
 
 from __future__ import annotations
 
+from schema.enums import Methadone, Support, Topic, label
 from server.i18n import N_, _
 from server.people.labels import category_label, end_reason_label
 
@@ -32,6 +33,14 @@ REFERRAL_STEPS = {
     "no_show": N_("Did not come"), "cancelled": N_("Cancelled"),
 }
 KINDS = {"visit": N_("Visits"), "talk": N_("Talks"), "referral": N_("Referrals")}
+# The organisations the plans assign tasks to, by the codes areas use (server/demo.py).
+ORGANISATIONS = {
+    "DTN": N_("Youth Union"), "LHPN": N_("Women's Union"), "CCB": N_("Veterans' Association"),
+    "HND": N_("Farmers' Union"), "MTTQ": N_("Fatherland Front"), "CAX": N_("Commune police"),
+    "TYT": N_("Health station"), "": N_("No organisation"),
+}
+ORG_COLUMNS = {"visits": N_("Visits"), "talks": N_("Talks"), "attendees": N_("Attendees"),
+               "referrals": N_("Referrals")}
 CHANGED = N_("Changed category")
 STATES = {"submitted": N_("Waiting for review"), "returned": N_("Returned"),
           "approved": N_("Approved"), "rejected": N_("Rejected")}
@@ -66,6 +75,21 @@ FIGURES = {
     "outreach.villages_reached": N_("Villages reached"),
     "outreach.hotspots": N_("Hot-spot villages"),
     "outreach.hotspots_reached": N_("Hot-spot villages with at least one session"),
+    "people.arrived": N_("Transferred in from another commune"),
+    "support.visits": N_("Visits with support given, by kind"),
+    "support.people": N_("People given support, by kind"),
+    "support.any_visits": N_("Visits with any support given"),
+    "support.any_people": N_("People given any support"),
+    "methadone.people": N_("People on methadone, by adherence"),
+    "methadone.visits": N_("Visits noting methadone adherence"),
+    "dossiers.visits": N_("Visits where a compulsory-rehab dossier was prepared"),
+    "dossiers.people": N_("People with a compulsory-rehab dossier"),
+    "materials.total": N_("Outreach materials distributed"),
+    "materials.sessions": N_("Sessions distributing materials"),
+    "materials.by_format": N_("Materials distributed, by kind of session"),
+    "topics.sessions": N_("Sessions by topic"),
+    "topics.attendees": N_("Attendees by topic"),
+    "by_org": N_("By organisation"),
     "activity.visits": N_("Approved visits"),
     "activity.talks": N_("Approved talks"),
     "activity.referrals": N_("Approved referrals"),
@@ -98,15 +122,30 @@ def code_label(group: str, code: str) -> str:
         return _pick(REFERRAL_STEPS, code)
     if group == "outreach.by_setting":
         return _pick(SETTINGS, code)
-    if group == "outreach.by_format":
+    if group in ("outreach.by_format", "materials.by_format"):
         return _pick(FORMATS, code)
+    if group in ("support.visits", "support.people"):
+        return label(Support, code)
+    if group in ("methadone.people", "methadone.visits"):
+        return label(Methadone, code)
+    if group in ("topics.sessions", "topics.attendees"):
+        return label(Topic, code)
+    if group == "by_org":
+        return org_label(code)
     return code
+
+
+def org_label(code: str) -> str:
+    return _pick(ORGANISATIONS, code) if code in ORGANISATIONS else (code or "—")
 
 
 def figure_label(path: str) -> str:
     """`people.at_end.post_rehab` → "People supported at period end · Post-rehab management"."""
     if path in FIGURES:
         return _(FIGURES[path])
+    if path.startswith("by_org."):
+        _head, org, column = path.split(".", 2) if path.count(".") >= 2 else (path, "", "")
+        return f"{_(FIGURES['by_org'])} · {org_label(org)} · {_pick(ORG_COLUMNS, column)}"
     group, _sep, code = path.rpartition(".")
     if group in FIGURES:
         return f"{_(FIGURES[group])} · {code_label(group, code)}"

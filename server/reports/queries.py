@@ -4,13 +4,13 @@ communes. Only approved entries count; submitted and returned ones are counted a
 rejected ones never count.
 
 Also: access-checked area loading, the overdue list and the entries behind a figure (commune
-level only), and finalised snapshots.
+level only). Finalised snapshots and drafts live in `finals.py`, the plan's task figures in
+`tasks.py`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,11 +18,8 @@ from litestar.exceptions import NotFoundException
 
 from server.areas.queries import get_area, list_descendant_communes
 from server.areas.tables import Area
-from server.audit.queries import record_event
-from server.db import write_transaction
 from server.records.tables import Entry
 from server.reports.periods import Period
-from server.reports.tables import FinalReport
 from server.web import CurrentUser, db_id
 
 PENDING = ("submitted", "returned")
@@ -121,120 +118,13 @@ async def list_communes(area: dict[str, Any]) -> list[dict[str, Any]]:
     return await list_descendant_communes(area["id"])
 
 
-# ---------------------------------------------------------------- the people register
-
-
-async def count_people_at_end(ids: list[int], period: Period) -> list[dict[str, Any]]:
-    d = _d()
-    return await _rows(
-        f"SELECT p.commune AS commune, c.category AS category, COUNT(DISTINCT p.id) AS n "
-        f"FROM category_period c JOIN person p ON p.id = c.person "
-        f"WHERE p.commune IN ({_in(ids)}) AND c.start_date <= {d} "
-        f"AND (c.actual_end IS NULL OR c.actual_end > {d}) "
-        f"GROUP BY p.commune, c.category", *ids, period.end, period.end)
-
-
-async def count_new_people(ids: list[int], period: Period) -> list[dict[str, Any]]:
-    """People whose first category period starts in the period (a change is not new)."""
-    d = _d()
-    return await _rows(
-        f"SELECT p.commune AS commune, c.category AS category, COUNT(*) AS n "
-        f"FROM category_period c JOIN person p ON p.id = c.person "
-        f"WHERE p.commune IN ({_in(ids)}) AND c.start_date >= {d} AND c.start_date <= {d} "
-        f"AND NOT EXISTS (SELECT 1 FROM category_period c0 WHERE c0.person = c.person AND "
-        f"(c0.start_date < c.start_date OR (c0.start_date = c.start_date AND c0.id < c.id))) "
-        f"GROUP BY p.commune, c.category", *ids, period.start, period.end)
-
-
-async def count_ended_periods(ids: list[int], period: Period) -> list[dict[str, Any]]:
-    """Category periods that ended in the period: an exit from the register by reason, or a
-    change of category when another period follows within a day."""
-    d = _d()
-    follows = (f"EXISTS (SELECT 1 FROM category_period c2 WHERE c2.person = c.person "
-               f"AND c2.id <> c.id AND c2.start_date >= c.actual_end "
-               f"AND {_days('c2.start_date', 'c.actual_end')} <= 1)")
-    return await _rows(
-        f"SELECT p.commune AS commune, c.end_reason AS reason, "
-        f"CASE WHEN {follows} THEN 1 ELSE 0 END AS changed, COUNT(*) AS n "
-        f"FROM category_period c JOIN person p ON p.id = c.person "
-        f"WHERE p.commune IN ({_in(ids)}) AND c.actual_end >= {d} AND c.actual_end <= {d} "
-        f"GROUP BY p.commune, c.end_reason, CASE WHEN {follows} THEN 1 ELSE 0 END",
-        *ids, period.start, period.end)
-
-
-# ---------------------------------------------------------------- coverage
-
-
-def _visit_exists(states: str) -> str:
-    d = _d()
-    return (f"EXISTS (SELECT 1 FROM entry e WHERE e.person = p.id AND e.kind = 'visit' "
-            f"AND e.state IN ({states}) AND e.entry_date >= {d} AND e.entry_date <= {d})")
-
-
-async def count_coverage(ids: list[int], period: Period) -> list[dict[str, Any]]:
-    """Registered people (in a category at some time in the period), those with at least one
-    approved visit in it, and those whose only visits are still pending."""
-    d = _d()
-    approved = _visit_exists("'approved'")
-    pending = _visit_exists("'submitted', 'returned'")
-    s, e = period.start, period.end
-    return await _rows(
-        f"SELECT p.commune AS commune, COUNT(*) AS registered, "
-        f"SUM(CASE WHEN {approved} THEN 1 ELSE 0 END) AS visited, "
-        f"SUM(CASE WHEN NOT {approved} AND {pending} THEN 1 ELSE 0 END) AS pending_only "
-        f"FROM person p WHERE p.commune IN ({_in(ids)}) AND EXISTS (SELECT 1 FROM "
-        f"category_period c WHERE c.person = p.id AND c.start_date <= {d} "
-        f"AND (c.actual_end IS NULL OR c.actual_end >= {d})) GROUP BY p.commune",
-        s, e, s, e, s, e, *ids, e, s)
-
-
-def _add_days(day: str, days: str) -> str:
-    if _pg():
-        return f"({day} + {days})"
-    return f"date({day}, '+' || ({days}) || ' days')"
-
-
-async def count_post_rehab_schedule(ids: list[int], period: Period) -> list[dict[str, Any]]:
-    """Post-rehab people and those visited at the commune's frequency: their post-rehab time
-    in the period is cut into windows of `visit_frequency_days` (the last one takes the odd
-    days; a shorter time is one window) and each window has at least one approved visit.
-    Each window is one indexed EXISTS probe, so nobody's visits are counted one by one."""
-    d = _d()
-    span_start = _greatest("c.start_date", d)
-    span_end = _least(f"COALESCE(c.actual_end, {d})", d)
-    freq = "COALESCE(NULLIF(a.visit_frequency_days, 0), 30)"
-    s, e = period.start, period.end
-    # The window numbers 0..n-1, n bounded by the shortest frequency of these communes.
-    shortest = await Area.select(Area.visit_frequency_days).where(Area.id.is_in(ids)).order_by(
-        Area.visit_frequency_days).first() if ids else None
-    most = period.days // max(1, int(shortest["visit_frequency_days"] or 30) if shortest else 30)
-    window_start = _add_days("w.span_start", "k.n * w.freq")
-    window_end = (f"CASE WHEN k.n = w.windows - 1 THEN w.span_end "
-                  f"ELSE {_add_days('w.span_start', '(k.n + 1) * w.freq - 1')} END")
-    missed = (f"EXISTS (SELECT 1 FROM k WHERE k.n < w.windows AND NOT EXISTS ("
-              f"SELECT 1 FROM entry e WHERE e.person = w.person AND e.kind = 'visit' "
-              f"AND e.state = 'approved' AND e.entry_date >= {window_start} "
-              f"AND e.entry_date <= {window_end}))")
-    return await _rows(
-        f"WITH RECURSIVE k(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM k WHERE n < {max(1, most)}) "
-        f"SELECT w.commune AS commune, COUNT(*) AS post_rehab, "
-        f"SUM(CASE WHEN {missed} THEN 0 ELSE 1 END) AS on_schedule FROM ("
-        f"SELECT v.commune, v.person, v.span_start, v.span_end, v.freq, "
-        f"CASE WHEN v.days / v.freq < 1 THEN 1 ELSE v.days / v.freq END AS windows FROM ("
-        f"SELECT p.commune AS commune, c.person AS person, {span_start} AS span_start, "
-        f"{span_end} AS span_end, {freq} AS freq, "
-        f"{_days(span_end, span_start)} + 1 AS days "
-        f"FROM category_period c JOIN person p ON p.id = c.person "
-        f"JOIN area a ON a.id = p.commune "
-        f"WHERE c.category = 'post_rehab' AND p.commune IN ({_in(ids)}) "
-        f"AND c.start_date <= {d} AND (c.actual_end IS NULL OR c.actual_end >= {d})) v) w "
-        f"GROUP BY w.commune",
-        s, e, e, e, e, s, *ids, e, s)
+# ---------------------------------------------------------------- the overdue list
 
 
 async def list_overdue(commune_id: int, as_of: dt.date) -> list[dict[str, Any]]:
     """People in a category on `as_of` whose last visit (approved or waiting for review), or
-    their start when never visited, is older than the commune's visit frequency."""
+    — never visited by this commune — their arrival from another commune or their start, is
+    older than the commune's visit frequency."""
     area = await get_area(commune_id)
     freq = int(area["visit_frequency_days"] or 30) if area else 30
     d = _d()
@@ -242,7 +132,9 @@ async def list_overdue(commune_id: int, as_of: dt.date) -> list[dict[str, Any]]:
         f"SELECT x.* FROM (SELECT p.id AS id, p.code AS code, p.full_name AS full_name, "
         f"(SELECT c.category FROM category_period c WHERE c.person = p.id "
         f"AND c.start_date <= {d} ORDER BY c.start_date DESC, c.id DESC LIMIT 1) AS category, "
-        f"lv.last_visit AS last_visit, COALESCE(lv.last_visit, (SELECT MIN(c.start_date) FROM "
+        f"lv.last_visit AS last_visit, COALESCE(lv.last_visit, (SELECT MAX(t.moved_on) FROM "
+        f"person_transfer t WHERE t.person = p.id AND t.to_commune = {{}} "
+        f"AND t.state = 'accepted'), (SELECT MIN(c.start_date) FROM "
         f"category_period c WHERE c.person = p.id)) AS ref_date "
         f"FROM person p LEFT JOIN (SELECT e.person AS pid, MAX(e.entry_date) AS last_visit "
         f"FROM entry e WHERE e.commune = {{}} AND e.kind = 'visit' "
@@ -252,7 +144,8 @@ async def list_overdue(commune_id: int, as_of: dt.date) -> list[dict[str, Any]]:
         f"WHERE c.person = p.id AND c.start_date <= {d} "
         f"AND (c.actual_end IS NULL OR c.actual_end > {d}))) x "
         f"WHERE x.ref_date < {d} ORDER BY x.ref_date, x.code",
-        as_of, commune_id, as_of, commune_id, as_of, as_of, as_of - dt.timedelta(days=freq))
+        as_of, commune_id, commune_id, as_of, commune_id, as_of, as_of,
+        as_of - dt.timedelta(days=freq))
     for r in rows:
         r["last_visit"] = as_date(r["last_visit"])
         r["ref_date"] = as_date(r["ref_date"])
@@ -421,69 +314,3 @@ async def list_entries_behind(commune_id: int, period: Period, *, kind: str, pen
         r["entry_date"] = as_date(r["entry_date"])
         r["id"] = str(r["id"])
     return rows
-
-
-# ---------------------------------------------------------------- finalised reports
-
-
-async def finalise_report(user: CurrentUser, area: dict[str, Any], period: Period,
-                          data: dict[str, Any]) -> dict[str, Any]:
-    """Freeze a report: version n+1 for the same area and period, audited in one transaction."""
-    async with write_transaction(FinalReport._meta.db):
-        last = await FinalReport.select(FinalReport.version).where(
-            (FinalReport.area == area["id"]) & (FinalReport.period_start == period.start)
-            & (FinalReport.period_end == period.end)).order_by(
-            FinalReport.version, ascending=False).first()
-        version = (int(last["version"]) if last else 0) + 1
-        row = await FinalReport.insert(FinalReport(
-            area=area["id"], period_start=period.start, period_end=period.end,
-            period_kind=period.kind, version=version,
-            data=json.dumps(data, ensure_ascii=False, default=str),
-            finalised_by=user.id)).returning(FinalReport.id)
-        report_id = int(row[0]["id"])
-        await record_event(
-            "report.finalised", actor_id=user.id,
-            commune_id=area["id"] if area["level"] == "commune" else None,
-            subject_type="report", subject_id=report_id,
-            detail={"area": area["id"], "version": version, "kind": period.kind,
-                    "start": period.start.isoformat(), "end": period.end.isoformat()})
-    return {"id": report_id, "version": version}
-
-
-def _final_row(row: dict[str, Any]) -> dict[str, Any]:
-    data = row.get("data")
-    row["data"] = json.loads(data) if isinstance(data, str) else data
-    row["period_start"] = as_date(row["period_start"])
-    row["period_end"] = as_date(row["period_end"])
-    return row
-
-
-async def list_final_reports(area_id: int, period: Period | None = None) -> list[dict[str, Any]]:
-    q = FinalReport.select(
-        FinalReport.id, FinalReport.area, FinalReport.period_start, FinalReport.period_end,
-        FinalReport.period_kind, FinalReport.version, FinalReport.finalised_at,
-        FinalReport.finalised_by.display_name.as_alias("finalised_by_name"),
-    ).where(FinalReport.area == area_id)
-    if period is not None:
-        q = q.where((FinalReport.period_start == period.start)
-                    & (FinalReport.period_end == period.end))
-    rows = await q.order_by(FinalReport.period_end, ascending=False).order_by(
-        FinalReport.version, ascending=False).limit(200)
-    for r in rows:
-        r["period_start"] = as_date(r["period_start"])
-        r["period_end"] = as_date(r["period_end"])
-    return rows
-
-
-async def get_final_report_for(user: CurrentUser, report_id: int) -> dict[str, Any]:
-    """A finalised report of an area the user may report on, or 404."""
-    if db_id(report_id) is None:
-        raise NotFoundException()
-    row = await FinalReport.select(
-        *FinalReport.all_columns(),
-        FinalReport.finalised_by.display_name.as_alias("finalised_by_name"),
-    ).where(FinalReport.id == report_id).first()
-    if row is None:
-        raise NotFoundException()
-    await get_area_for(user, row["area"])
-    return _final_row(row)

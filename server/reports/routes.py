@@ -20,8 +20,10 @@ from litestar.params import URLEncodedBody
 from litestar.response import Redirect, Template
 
 from server.i18n import _
+from server.reports import finals as snapshots
 from server.reports import labels, queries
-from server.reports.build import build_report, compare, numbers_only
+from server.reports.build import build_report, compare, numbers_only, with_defaults
+from server.reports.document import build_document, prose_differences, prose_of
 from server.reports.periods import (
     KINDS,
     VIETNAM,
@@ -60,17 +62,6 @@ def report_query(area_id: int, period: Period, **extra: str) -> str:
     return urlencode({"area": str(area_id), **period.query(), **extra})
 
 
-PREFIXES = ("Thành phố ", "Thị trấn ", "Thị xã ", "Phường ", "Huyện ", "Tỉnh ", "Xã ")
-
-
-def place_name(area_name: str) -> str:
-    """"Xã Hoằng Kim" → "Hoằng Kim": the place written before the date of a document."""
-    for prefix in PREFIXES:
-        if area_name.startswith(prefix):
-            return area_name[len(prefix):]
-    return area_name
-
-
 def vn_date(value: Any) -> str:
     """An ISO date (as kept in a report's JSON) written the Vietnamese way: 31/03/2026."""
     if not value:
@@ -97,6 +88,7 @@ def _chart(group: str, counter: dict[str, int]) -> Any:
 def _context(user: SignedIn, report: dict[str, Any], period: Period,
              **extra: Any) -> dict[str, Any]:
     detail = user.role == "official" and report["area"]["level"] == "commune"
+    report = with_defaults(report)
     if not detail:
         report = numbers_only(report)
     area_id = report["area"]["id"]
@@ -114,8 +106,8 @@ def _context(user: SignedIn, report: dict[str, Any], period: Period,
     return {"report": report, "period": period, "period_label": period.label(),
             "detail": detail, "figure_label": labels.figure_label,
             "code_label": labels.code_label, "chart": _chart, "entries_link": entries_link,
-            "query": report_query(area_id, period), "kinds": KINDS, "vn_date": vn_date, "vn_time": vn_time,
-            **extra}
+            "query": report_query(area_id, period), "kinds": KINDS, "vn_date": vn_date,
+            "vn_time": vn_time, **extra}
 
 
 async def _chooser(request: Request, user: SignedIn, form: PeriodIn,
@@ -123,7 +115,7 @@ async def _chooser(request: Request, user: SignedIn, form: PeriodIn,
     areas = await queries.list_report_areas(user)
     area_id = _area_id(form.area) or user.area_id
     presets = [(p, report_query(area_id, p)) for p in current_presets()]
-    finals = await queries.list_final_reports(area_id) if any(
+    finals = await snapshots.list_final_reports(area_id) if any(
         a["id"] == area_id for a in areas) else []
     response = page(request, "reports/index.html", form=form, errors=errors, areas=areas,
                     presets=presets, finals=finals, kinds=KINDS, this_year=today().year)
@@ -150,7 +142,7 @@ async def report_view(request: Request, user: SignedIn) -> Template:
     if errors or area is None or period is None:
         return await _chooser(request, user, form, errors, status=422)
     report = await build_report(area, period, detail=user.role == "official")
-    finals = await queries.list_final_reports(area["id"], period)
+    finals = await snapshots.list_final_reports(area["id"], period)
     return page(request, "reports/view.html", finals=finals, form=form,
                 **_context(user, report, period))
 
@@ -162,8 +154,9 @@ async def report_print(request: Request, user: SignedIn) -> Template:
     if errors or area is None or period is None:
         return await _chooser(request, user, form, errors, status=422)
     report = await build_report(area, period, detail=user.role == "official")
-    return page(request, "reports/print.html", signed_on=today(), final=None,
-                place=place_name(area["name"]), **_context(user, report, period))
+    prose = prose_of(await snapshots.get_draft(area["id"], period))
+    return page(request, "reports/print.html", final=None,
+                doc=build_document(report, prose, today()), **_context(user, report, period))
 
 
 def _xlsx_response(report: dict[str, Any], name: str) -> Response:
@@ -193,7 +186,9 @@ async def report_finalise(request: Request, user: SignedIn,
     if errors or area is None or period is None:
         return await _chooser(request, user, data, errors, status=422)
     report = await build_report(area, period, detail=user.role == "official")
-    saved = await queries.finalise_report(user, area, period, report)
+    # The official's words are frozen with the figures they comment on.
+    report["document"] = prose_of(await snapshots.get_draft(area["id"], period))
+    saved = await snapshots.finalise_report(user, area, period, report)
     return Redirect(path=f"/reports/final/{saved['id']}", status_code=303)
 
 
@@ -206,9 +201,9 @@ def _final_period(row: dict[str, Any]) -> Period:
 @get("/reports/final/{report_id:int}", name="report-final", include_in_schema=False,
      opt=REPORTERS)
 async def report_final(request: Request, user: SignedIn, report_id: int) -> Template:
-    row = await queries.get_final_report_for(user, report_id)
+    row = await snapshots.get_final_report_for(user, report_id)
     period = _final_period(row)
-    finals = await queries.list_final_reports(row["area"], period)
+    finals = await snapshots.list_final_reports(row["area"], period)
     return page(request, "reports/view.html", final=row, finals=finals,
                 **_context(user, row["data"], period))
 
@@ -216,19 +211,20 @@ async def report_final(request: Request, user: SignedIn, report_id: int) -> Temp
 @get("/reports/final/{report_id:int}/print", name="report-final-print",
      include_in_schema=False, opt=REPORTERS)
 async def report_final_print(request: Request, user: SignedIn, report_id: int) -> Template:
-    row = await queries.get_final_report_for(user, report_id)
+    row = await snapshots.get_final_report_for(user, report_id)
     signed = row["finalised_at"]
     signed_on = signed.astimezone(VIETNAM).date() \
         if isinstance(signed, dt.datetime) else today()
-    return page(request, "reports/print.html", signed_on=signed_on, final=row,
-                place=place_name(row["data"]["area"]["name"]),
+    doc = build_document(with_defaults(row["data"]), prose_of(row["data"].get("document")),
+                         signed_on)
+    return page(request, "reports/print.html", final=row, doc=doc,
                 **_context(user, row["data"], _final_period(row)))
 
 
 @get("/reports/final/{report_id:int}/xlsx", name="report-final-xlsx", include_in_schema=False,
      opt=REPORTERS)
 async def report_final_xlsx(user: SignedIn, report_id: int) -> Response:
-    row = await queries.get_final_report_for(user, report_id)
+    row = await snapshots.get_final_report_for(user, report_id)
     data = row["data"] if user.role == "official" else numbers_only(row["data"])
     return _xlsx_response(data, f"report-{row['period_start']}-{row['period_end']}"
                                 f"-v{row['version']}")
@@ -240,14 +236,15 @@ async def report_compare(request: Request, user: SignedIn) -> Template:
     a_id, b_id = db_id(a), db_id(b)
     if a_id is None or b_id is None:
         raise NotFoundException()
-    old = await queries.get_final_report_for(user, a_id)
-    new = await queries.get_final_report_for(user, b_id)
+    old = await snapshots.get_final_report_for(user, a_id)
+    new = await snapshots.get_final_report_for(user, b_id)
     if old["version"] > new["version"]:
         old, new = new, old
     rows = compare(old["data"], new["data"])
     for r in rows:
         r["label"] = labels.figure_label(r["path"])
-    return page(request, "reports/compare.html", old=old, new=new, rows=rows)
+    return page(request, "reports/compare.html", old=old, new=new, rows=rows,
+                prose_rows=prose_differences(old["data"], new["data"]))
 
 
 @get("/reports/entries", name="report-entries", include_in_schema=False, opt=OFFICIAL)
@@ -270,6 +267,12 @@ async def report_entries(request: Request, user: SignedIn) -> Template:
                 state_label=labels.state_label)
 
 
-route_handlers = [reports_index, report_view, report_print, report_xlsx, report_finalise,
-                  report_final, report_final_print, report_final_xlsx, report_compare,
-                  report_entries]
+def _all_handlers() -> list[Any]:
+    from server.reports.document_routes import route_handlers as document_handlers
+
+    return [reports_index, report_view, report_print, report_xlsx, report_finalise,
+            report_final, report_final_print, report_final_xlsx, report_compare,
+            report_entries, *document_handlers]
+
+
+route_handlers = _all_handlers()

@@ -10,7 +10,8 @@ from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
 from server.i18n import _
-from server.reports.labels import code_label, figure_label
+from server.reports.build import with_defaults
+from server.reports.labels import ORG_COLUMNS, code_label, figure_label, org_label
 from server.reports.queries import as_date
 
 BOLD = Font(bold=True)
@@ -44,6 +45,7 @@ def _figures(ws: Worksheet, report: dict[str, Any], paths: list[str]) -> None:
 
 
 def workbook_bytes(report: dict[str, Any]) -> bytes:
+    report = with_defaults(report)
     wb = Workbook()
     summary = wb.active
     assert summary is not None
@@ -61,8 +63,9 @@ def workbook_bytes(report: dict[str, Any]) -> bytes:
     summary.append([_("Figure"), _("Value"), _("Target")])
     for cell in summary[summary.max_row]:
         cell.font = BOLD
+    # The same targets the page states (seed plans).
     targets = {"rates.coverage": _(">80% (district plan), 100% (commune plan)"),
-               "rates.hotspots": "100%"}
+               "rates.post_rehab": "100%", "rates.hotspots": "100%"}
     for key, value in report["rates"].items():
         summary.append([figure_label(f"rates.{key}"), value, targets.get(f"rates.{key}", "")])
     summary.append([figure_label("referral_attended"), report.get("referral_attended")])
@@ -112,6 +115,18 @@ def workbook_bytes(report: dict[str, Any]) -> bytes:
             communes.append([c["name"], f["coverage"]["registered"], f["coverage"]["visited"],
                              c["rates"]["coverage"], f["referrals"]["total"],
                              f["outreach"]["sessions"], f["outreach"]["attendees"]["total"]])
+    # After the sheets older exports had, so their positions stay the same.
+    tasks = _sheet(wb, _("Tasks"), (_("Figure"), _("Number")))
+    _figures(tasks, report, ["support.any_people", "support.any_visits", "support.people",
+                             "support.visits", "methadone.people", "methadone.visits",
+                             "dossiers.people", "dossiers.visits", "materials.total",
+                             "materials.sessions", "materials.by_format", "topics.sessions",
+                             "topics.attendees"])
+    orgs = _sheet(wb, _("Organisations"), (_("Organisation"), *(
+        _(ORG_COLUMNS[k]) for k in ("visits", "talks", "attendees", "referrals"))))
+    for code, o in sorted(report["totals"]["by_org"].items()):
+        orgs.append([org_label(code), o.get("visits", 0), o.get("talks", 0),
+                     o.get("attendees", 0), o.get("referrals", 0)])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -1,0 +1,223 @@
+"""The people register's figures, counted per PERSON and per commune of residence.
+
+A person who moves is transferred (server/people/transfers.py): one identity, one category
+history. `_members` gives each commune the person's time with it — half-open
+`[m_from, m_until)`, NULL for unbounded — from the accepted transfers; `_spells` cuts each
+category period to that time. So the first commune counts the person up to the move (the
+period "ends" there with the reason `transferred`), the receiving commune from the move on
+(an arrival, not a new person), and the visits each counts are its own (`e.commune`).
+
+Coverage and the post-rehab schedule are counted per person: grouped by commune for a
+commune, or once over all the communes of an area (`per_commune=False`), so a person with two
+post-rehab spells, or who lived in two communes of the area, is one person above the commune.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.areas.tables import Area
+from server.reports.periods import Period
+from server.reports.queries import _d, _days, _greatest, _in, _least, _pg, _rows
+
+ACCEPTED = "state = 'accepted'"
+
+
+def _null_date() -> str:
+    return "CAST(NULL AS DATE)" if _pg() else "NULL"
+
+
+def _moves(ids: list[int]) -> tuple[str, list[Any]]:
+    """(person, commune, m_from, m_until) of people with an accepted transfer that touches
+    the communes `ids` — a handful of rows, so the planner loops over them and seeks each
+    person's category periods by index."""
+    earlier = (f"EXISTS (SELECT 1 FROM person_transfer t0 WHERE t0.person = t.person "
+               f"AND t0.{ACCEPTED} AND (t0.moved_on < t.moved_on "
+               f"OR (t0.moved_on = t.moved_on AND t0.id < t.id)))")
+    sql = (
+        f"SELECT t.person AS person, t.from_commune AS commune, {_null_date()} AS m_from, "
+        f"t.moved_on AS m_until FROM person_transfer t "
+        f"WHERE t.{ACCEPTED} AND t.from_commune IN ({_in(ids)}) AND NOT {earlier} "
+        f"UNION ALL SELECT t.person, t.to_commune, t.moved_on, (SELECT MIN(t2.moved_on) FROM "
+        f"person_transfer t2 WHERE t2.person = t.person AND t2.{ACCEPTED} AND "
+        f"(t2.moved_on > t.moved_on OR (t2.moved_on = t.moved_on AND t2.id > t.id))) "
+        f"FROM person_transfer t WHERE t.{ACCEPTED} AND t.to_commune IN ({_in(ids)})")
+    return sql, [*ids, *ids]
+
+
+def _members(ids: list[int]) -> tuple[str, list[Any]]:
+    """(person, commune, m_from, m_until) rows of the communes `ids` and their arguments:
+    everyone never transferred, with their commune, plus the transferred people's times."""
+    null = _null_date()
+    moves, args = _moves(ids)
+    sql = (
+        f"SELECT p.id AS person, p.commune AS commune, {null} AS m_from, {null} AS m_until "
+        f"FROM person p WHERE p.commune IN ({_in(ids)}) AND NOT EXISTS (SELECT 1 FROM "
+        f"person_transfer t WHERE t.person = p.id AND t.{ACCEPTED}) UNION ALL {moves}")
+    return sql, [*ids, *args]
+
+
+def _spells(ids: list[int]) -> tuple[str, list[Any]]:
+    """Category periods cut to the commune's time with the person: (id, person, commune,
+    category, start_date, actual_end, end_reason, arrived). People never transferred (nearly
+    everyone) are a plain indexed join of person and category_period; the transferred few go
+    through their transfer rows."""
+    moves, move_args = _moves(ids)
+    cut_end = "(m.m_until IS NOT NULL AND (c.actual_end IS NULL OR c.actual_end > m.m_until))"
+    late_start = "(m.m_from IS NOT NULL AND m.m_from > c.start_date)"
+    sql = (
+        f"SELECT c.id AS id, c.person AS person, p.commune AS commune, "
+        f"c.category AS category, c.start_date AS start_date, c.actual_end AS actual_end, "
+        f"c.end_reason AS end_reason, 0 AS arrived "
+        f"FROM person p JOIN category_period c ON c.person = p.id "
+        f"WHERE p.commune IN ({_in(ids)}) AND NOT EXISTS (SELECT 1 FROM person_transfer t "
+        f"WHERE t.person = p.id AND t.{ACCEPTED}) "
+        f"UNION ALL SELECT c.id, c.person, m.commune, c.category, "
+        f"CASE WHEN {late_start} THEN m.m_from ELSE c.start_date END, "
+        f"CASE WHEN {cut_end} THEN m.m_until ELSE c.actual_end END, "
+        f"CASE WHEN {cut_end} THEN 'transferred' ELSE c.end_reason END, "
+        f"CASE WHEN {late_start} THEN 1 ELSE 0 END "
+        f"FROM ({moves}) m JOIN category_period c ON c.person = m.person "
+        f"WHERE (m.m_until IS NULL OR c.start_date < m.m_until) "
+        f"AND (m.m_from IS NULL OR c.actual_end IS NULL OR c.actual_end > m.m_from)")
+    return sql, [*ids, *move_args]
+
+
+async def count_people_at_end(ids: list[int], period: Period) -> list[dict[str, Any]]:
+    spells, args = _spells(ids)
+    d = _d()
+    return await _rows(
+        f"SELECT c.commune AS commune, c.category AS category, COUNT(DISTINCT c.person) AS n "
+        f"FROM ({spells}) c WHERE c.start_date <= {d} "
+        f"AND (c.actual_end IS NULL OR c.actual_end > {d}) GROUP BY c.commune, c.category",
+        *args, period.end, period.end)
+
+
+async def count_new_people(ids: list[int], period: Period) -> list[dict[str, Any]]:
+    """People whose first category period starts in the period (a change is not new, nor is
+    an arrival from another commune: their history starts earlier)."""
+    spells, args = _spells(ids)
+    d = _d()
+    return await _rows(
+        f"SELECT c.commune AS commune, c.category AS category, COUNT(*) AS n "
+        f"FROM ({spells}) c WHERE c.start_date >= {d} AND c.start_date <= {d} "
+        f"AND c.arrived = 0 AND NOT EXISTS (SELECT 1 FROM category_period c0 "
+        f"WHERE c0.person = c.person AND (c0.start_date < c.start_date "
+        f"OR (c0.start_date = c.start_date AND c0.id < c.id))) "
+        f"GROUP BY c.commune, c.category", *args, period.start, period.end)
+
+
+async def count_arrivals(ids: list[int], period: Period) -> list[dict[str, Any]]:
+    """People transferred in from another commune during the period."""
+    members, args = _members(ids)
+    d = _d()
+    return await _rows(
+        f"SELECT m.commune AS commune, COUNT(DISTINCT m.person) AS n FROM ({members}) m "
+        f"WHERE m.m_from >= {d} AND m.m_from <= {d} GROUP BY m.commune",
+        *args, period.start, period.end)
+
+
+async def count_ended_periods(ids: list[int], period: Period) -> list[dict[str, Any]]:
+    """Category periods that ended in the period: an exit from the register by reason (a move
+    is `transferred`), or a change of category when another period follows within a day."""
+    spells, args = _spells(ids)
+    d = _d()
+    follows = (f"(c.end_reason <> 'transferred' AND EXISTS (SELECT 1 FROM category_period c2 "
+               f"WHERE c2.person = c.person AND c2.id <> c.id AND c2.start_date >= c.actual_end "
+               f"AND {_days('c2.start_date', 'c.actual_end')} <= 1))")
+    return await _rows(
+        f"SELECT c.commune AS commune, c.end_reason AS reason, "
+        f"CASE WHEN {follows} THEN 1 ELSE 0 END AS changed, COUNT(*) AS n "
+        f"FROM ({spells}) c WHERE c.actual_end >= {d} AND c.actual_end <= {d} "
+        f"GROUP BY c.commune, c.end_reason, CASE WHEN {follows} THEN 1 ELSE 0 END",
+        *args, period.start, period.end)
+
+
+def _visit_exists(states: str, alias: str) -> str:
+    d = _d()
+    return (f"EXISTS (SELECT 1 FROM entry e WHERE e.person = {alias}.person "
+            f"AND e.commune = {alias}.commune AND e.kind = 'visit' "
+            f"AND e.state IN ({states}) AND e.entry_date >= {d} AND e.entry_date <= {d})")
+
+
+def _key(per_commune: bool, alias: str) -> str:
+    return f"{alias}.commune" if per_commune else "0"
+
+
+def _group(per_commune: bool, alias: str, *more: str) -> str:
+    """GROUP BY the commune (and `more`), or — once over the area — by `more` alone."""
+    cols = ([f"{alias}.commune"] if per_commune else []) + list(more)
+    return f" GROUP BY {', '.join(cols)}" if cols else ""
+
+
+async def count_coverage(ids: list[int], period: Period, *,
+                         per_commune: bool = True) -> list[dict[str, Any]]:
+    """Registered people (in a category with the commune at some time in the period), those
+    with at least one approved visit of the commune in it, and those whose only visits are
+    still pending — per person (once over the area when `per_commune` is False)."""
+    spells, args = _spells(ids)
+    d = _d()
+    s, e = period.start, period.end
+    approved = _visit_exists("'approved'", "x")
+    pending = _visit_exists("'submitted', 'returned'", "x")
+    return await _rows(
+        f"SELECT {_key(per_commune, 'y')} AS commune, COUNT(*) AS registered, "
+        f"SUM(y.v) AS visited, "
+        f"SUM(CASE WHEN y.v = 0 AND y.pd = 1 THEN 1 ELSE 0 END) AS pending_only FROM ("
+        f"SELECT {_key(per_commune, 'z')} AS commune, z.person AS person, MAX(z.v) AS v, "
+        f"MAX(z.pd) AS pd FROM (SELECT x.commune AS commune, x.person AS person, "
+        f"CASE WHEN {approved} THEN 1 ELSE 0 END AS v, "
+        f"CASE WHEN {pending} THEN 1 ELSE 0 END AS pd FROM (SELECT DISTINCT c.commune AS "
+        f"commune, c.person AS person FROM ({spells}) c WHERE c.start_date <= {d} "
+        f"AND (c.actual_end IS NULL OR c.actual_end >= {d})) x) z "
+        f"{_group(per_commune, 'z', 'z.person')}) y{_group(per_commune, 'y')}",
+        s, e, s, e, *args, e, s)
+
+
+def _add_days(day: str, days: str) -> str:
+    if _pg():
+        return f"({day} + {days})"
+    return f"date({day}, '+' || ({days}) || ' days')"
+
+
+async def count_post_rehab_schedule(ids: list[int], period: Period, *,
+                                    per_commune: bool = True) -> list[dict[str, Any]]:
+    """Post-rehab PEOPLE and those visited at the commune's frequency: each post-rehab spell's
+    time with the commune inside the period is cut into windows of `visit_frequency_days`
+    (the last one takes the odd days; a shorter time is one window); a person counts once,
+    however many spells (post-rehab → relapse → post-rehab) or communes, and is on schedule
+    only if every window of every spell has an approved visit of that commune. Each window is
+    one indexed EXISTS probe."""
+    spells, args = _spells(ids)
+    d = _d()
+    span_start = _greatest("c.start_date", d)
+    span_end = _least(f"COALESCE(c.actual_end, {d})", d)
+    freq = "COALESCE(NULLIF(a.visit_frequency_days, 0), 30)"
+    s, e = period.start, period.end
+    # The window numbers 0..n-1, n bounded by the shortest frequency of these communes.
+    shortest = await Area.select(Area.visit_frequency_days).where(Area.id.is_in(ids)).order_by(
+        Area.visit_frequency_days).first() if ids else None
+    most = period.days // max(1, int(shortest["visit_frequency_days"] or 30) if shortest else 30)
+    window_start = _add_days("w.span_start", "k.n * w.freq")
+    window_end = (f"CASE WHEN k.n = w.windows - 1 THEN w.span_end "
+                  f"ELSE {_add_days('w.span_start', '(k.n + 1) * w.freq - 1')} END")
+    missed = (f"EXISTS (SELECT 1 FROM k WHERE k.n < w.windows AND NOT EXISTS ("
+              f"SELECT 1 FROM entry e WHERE e.person = w.person AND e.commune = w.commune "
+              f"AND e.kind = 'visit' AND e.state = 'approved' AND e.entry_date >= {window_start} "
+              f"AND e.entry_date <= {window_end}))")
+    key = _key(per_commune, "w")
+    return await _rows(
+        f"WITH RECURSIVE k(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM k WHERE n < {max(1, most)}) "
+        f"SELECT {key} AS commune, COUNT(DISTINCT w.person) AS post_rehab, "
+        f"COUNT(DISTINCT w.person) - COUNT(DISTINCT CASE WHEN {missed} THEN w.person END) "
+        f"AS on_schedule FROM ("
+        f"SELECT v.commune, v.person, v.span_start, v.span_end, v.freq, "
+        f"CASE WHEN v.days / v.freq < 1 THEN 1 ELSE v.days / v.freq END AS windows FROM ("
+        f"SELECT c.commune AS commune, c.person AS person, {span_start} AS span_start, "
+        f"{span_end} AS span_end, {freq} AS freq, "
+        f"{_days(span_end, span_start)} + 1 AS days "
+        f"FROM ({spells}) c JOIN area a ON a.id = c.commune "
+        f"WHERE c.category = 'post_rehab' "
+        f"AND c.start_date <= {d} AND (c.actual_end IS NULL OR c.actual_end >= {d})) v "
+        f"WHERE v.days > 0) w{_group(per_commune, 'w')}",
+        s, e, e, e, e, s, *args, e, s)

@@ -30,7 +30,7 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
 
-from server import i18n, web
+from server import i18n, parse, web
 from server.auth.store import DatabaseSessionStore, QuietSessionConfig
 from server.db import db_lifespan
 from server.settings import settings
@@ -119,6 +119,7 @@ def create_app() -> Litestar:
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine,
                                        engine_callback=_configure_jinja),
         middleware=[web.security_headers_middleware, session_config.middleware],
+        before_request=parse.guard_input,
         stores={"sessions": DatabaseSessionStore(), "signin_rate": MemoryStore()},
         csrf_config=CSRFConfig(secret=settings.secret_key, cookie_secure=settings.secure_cookies,
                                cookie_samesite="lax",

@@ -16,6 +16,7 @@ from litestar import Request, Response, get, post
 from litestar.response import Template
 
 from server.i18n import _
+from server.parse import decode_json, parse_datetime
 from server.sync import queries
 from server.web import SignedIn, page
 
@@ -73,7 +74,7 @@ async def sync(request: Request, user: SignedIn) -> Response[Any]:
     does not fail its batch."""
     body = await request.body()
     try:
-        payload = msgspec.json.decode(body)
+        payload = decode_json(body)
     except msgspec.DecodeError:
         return Response({"detail": _("The request body is not valid JSON.")}, status_code=400)
     records = payload.get("records") if isinstance(payload, dict) else None
@@ -102,13 +103,10 @@ async def my_updates(user: SignedIn, since: str | None = None) -> Response[Any]:
     answer's `cursor`): their state, version, receipt and the reviewer's comment."""
     when: dt.datetime | None = None
     if since:
-        try:
-            when = msgspec.convert(since, dt.datetime)
-        except msgspec.ValidationError:
+        when = parse_datetime(since)
+        if when is None:
             return Response({"detail": _("`since` must be an RFC 3339 date and time.")},
                             status_code=400)
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.UTC)
     items, cursor = await queries.list_updates_for(user, when)
     return Response({"updates": items, "cursor": cursor})
 

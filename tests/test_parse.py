@@ -89,3 +89,14 @@ def test_json_guard_answers_400_translated_and_passes_the_rest(client):
     r = client.post("/auth/passkey/login/verify", content=b"{nope",
                     headers={"content-type": "application/json"})
     assert r.status_code == 400 and r.json()["detail"] != "Yêu cầu quá lớn hoặc lồng nhau quá sâu."
+
+
+@pytest.mark.parametrize("params", [{"kind": "year", "year": "²"}, {"kind": "month", "month": "١٢"},
+                                    {"kind": "custom", "start": "9999-12-25", "end": "9999-12-31"},
+                                    {"kind": "custom", "start": "0001-01-01", "end": "0001-01-02"},
+                                    {"kind": "year", "year": "99999999999999999999999"}])
+def test_report_periods_refuse_odd_digits_and_the_ends_of_the_calendar(params):
+    from server.reports.periods import parse_period
+
+    period, errors = parse_period(params)
+    assert period is None and errors

@@ -22,23 +22,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from litestar import Request
 from litestar.exceptions import ClientException
-from litestar.params import Parameter
 
 # ---------------------------------------------------------------- numbers
 
 INT4_MAX = 2**31 - 1  # ids are INTEGER (serial) on PostgreSQL
 MAX_PAGE = 100_000
 _DIGITS = frozenset("0123456789")
-
-# A row id in a path: `person_id: DbId` answers 400 for 0, -1 or 2^31 before any query runs
-# (Litestar's own `int` path type takes any size and "١٢"), and the OpenAPI document says so.
-DbId = Annotated[int, Parameter(ge=1, le=INT4_MAX)]
-
 
 def parse_int(value: object, low: int = -INT4_MAX, high: int = INT4_MAX) -> int | None:
     """An integer written in ASCII digits with an optional sign, within [low, high]; else None.

@@ -352,8 +352,12 @@ def test_nul_in_a_form_or_query_is_refused_translated(world, as_user):
     assert r.status_code == 400 and "Yêu cầu chứa một ký tự không được phép." in r.text
 
 
-@pytest.mark.parametrize("path", ["/people/2147483648", "/people/9223372036854775808",
-                                  "/people/-1", "/people/0", "/people/2147483648/audit"])
-def test_ids_past_int4_in_paths_are_refused_before_any_query(world, as_user, path):
-    r = as_user(world["alice"]).get(path)
-    assert r.status_code == 400 and "Yêu cầu không hợp lệ." in r.text
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", "/people/2147483648"), ("GET", "/people/-1/audit"),
+    ("POST", "/users/2147483648/invite"), ("POST", "/users/9223372036854775808/revoke"),
+    ("POST", "/users/-9223372036854775809/revoke"),
+    ("POST", "/referrals/providers/99999999999999999999999999/active")])
+def test_ids_past_the_id_columns_in_paths_are_not_found(world, as_user, method, path):
+    """Litestar's `int` path type takes any size: the loaders answer 404 before any query."""
+    r = as_user(world["alice"]).request(method, path, data={"active": "1"})
+    assert r.status_code == 404

@@ -13,7 +13,6 @@ from litestar.response import Redirect, Template
 from server.areas import queries
 from server.auth import queries as auth_queries
 from server.i18n import N_, _
-from server.parse import DbId
 from server.web import SignedIn, current_user, page
 
 ROLE_LABELS = {"volunteer": N_("Volunteer"), "official": N_("Commune official"),
@@ -108,12 +107,12 @@ async def _show_invitation(request: Request, user: SignedIn, user_id: int) -> Te
 
 
 @post("/users/{user_id:int}/invite", name="reinvite", include_in_schema=False, opt=OFFICIAL)
-async def reinvite(request: Request, user: SignedIn, user_id: DbId) -> Template:
+async def reinvite(request: Request, user: SignedIn, user_id: int) -> Template:
     return await _show_invitation(request, user, user_id)
 
 
 @post("/users/{user_id:int}/revoke", name="revoke", include_in_schema=False, opt=OFFICIAL)
-async def revoke(request: Request, user: SignedIn, user_id: DbId) -> Redirect:
+async def revoke(request: Request, user: SignedIn, user_id: int) -> Redirect:
     await queries.get_user_in_area(user_id, user.area_id)
     await auth_queries.revoke_passkeys(user_id, user.id, user.area_id)
     return Redirect(path="/users", status_code=303)

@@ -13,7 +13,6 @@ from litestar.response import Redirect, Template
 from schema.enums import Service, choices, label
 from schema.records import ReferralStatusSubmit, ReferralSubmit, SubmitResult
 from server.i18n import _
-from server.parse import DbId
 from server.records import listing
 from server.records.api import RESPONSES, api_submit, submit_operation
 from server.records.contexts import defaults, referral_context
@@ -78,7 +77,7 @@ async def add_provider(request: Request, user: SignedIn,
 
 @post("/referrals/providers/{provider_id:int}/active", name="provider-active",
       include_in_schema=False, opt=OFFICIAL)
-async def toggle_provider(user: SignedIn, provider_id: DbId,
+async def toggle_provider(user: SignedIn, provider_id: int,
                           data: URLEncodedBody[dict[str, str]]) -> Redirect:
     await listing.set_provider_active(user, provider_id, data.get("active") == "1")
     return Redirect(path="/referrals/providers", status_code=303)

@@ -29,7 +29,7 @@ from litestar.response import File
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from server import i18n, ops, web
+from server import i18n, ops, parse, web
 from server.auth.store import DatabaseSessionStore, QuietSessionConfig
 from server.db import db_lifespan
 from server.settings import settings
@@ -128,6 +128,7 @@ def create_app() -> Litestar:
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine,
                                        engine_callback=_configure_jinja),
         middleware=[session_config.middleware],
+        before_request=parse.guard_input,
         stores={"sessions": DatabaseSessionStore()},
         csrf_config=CSRFConfig(secret=settings.secret_key, cookie_secure=settings.secure_cookies,
                                cookie_samesite="lax",

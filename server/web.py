@@ -35,7 +35,7 @@ from litestar.types import (
     Send,
 )
 
-from server import i18n
+from server import i18n, parse
 from server.i18n import _
 from server.settings import settings
 
@@ -108,25 +108,16 @@ def role_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
 
 def int_or_none(value: str | None) -> int | None:
     """A filter's number from the query string; anything unreadable means "no filter"."""
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        return None
+    return parse.parse_int(value)
 
 
 def db_id(value: object) -> int | None:
-    """A row id from user input, or None: ids are 32-bit on PostgreSQL, and a bigger number
-    would be a database error rather than simply "not found"."""
-    text = str(value if value is not None else "").strip()
-    # isdigit() alone accepts "²", which int() refuses: ASCII digits only.
-    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) < 2**31 else None
+    """A row id from user input, or None (see server.parse: one bounded parser)."""
+    return parse.db_id(value)
 
 
 def date_or_none(value: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
+    return parse.parse_date(value)
 
 
 def optional_module(dotted: str) -> Any | None:

@@ -3,10 +3,13 @@ register to XLSX."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import re
+import zipfile
 
+import pytest
 from openpyxl import Workbook, load_workbook
 
 from tests.conftest import run
@@ -146,3 +149,124 @@ def test_export_register_to_xlsx(world, as_user):
     names = [row[1] for row in load_workbook(io.BytesIO(r.content)).active.iter_rows(
         values_only=True)]
     assert "Nguyễn Văn Hòa" not in names and "Người Xã Khác" in names
+
+
+# ---------------------------------------------------------------- broken files (DESIGN §8)
+
+
+def _patched(member: str, change, rows: list[list] | None = None) -> bytes:
+    """A good workbook with one of its XML parts changed, as a broken real file would be."""
+    src = zipfile.ZipFile(io.BytesIO(_xlsx(rows if rows is not None else GOOD)))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == member:
+                data = change(data.decode()).encode()
+            dst.writestr(info.filename, data)
+    return out.getvalue()
+
+
+SHEET = "xl/worksheets/sheet1.xml"
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return out.getvalue()
+
+
+def _bomb() -> bytes:
+    """A workbook whose sheet inflates to 200 MB (a comment of spaces), written in chunks."""
+    src = zipfile.ZipFile(io.BytesIO(_xlsx(GOOD)))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename != SHEET:
+                dst.writestr(info.filename, data)
+                continue
+            head, tail = data.split(b"</sheetData>")
+            with dst.open(SHEET, "w", force_zip64=True) as f:
+                f.write(head + b"</sheetData><!--")
+                for _ in range(200):
+                    f.write(b" " * 1024 * 1024)
+                f.write(b"-->" + tail)
+    return out.getvalue()
+
+
+BROKEN = {  # built when a test asks, not at import
+    "a zip that is no workbook": lambda: ("x.xlsx", _zip({"readme.txt": b"hello"})),
+    "an old .xls renamed": lambda: ("x.xlsx", bytes.fromhex("d0cf11e0a1b11ae1") + b"\0" * 600),
+    "no sheets": lambda: ("x.xlsx", _patched("xl/workbook.xml",
+                                     lambda x: re.sub("<sheets>.*</sheets>", "<sheets/>", x))),
+    "a cell reference that is no reference": lambda: ("x.xlsx", _patched(
+        SHEET, lambda x: x.replace('r="B3"', 'r="!!"', 1))),
+    "a date cell that is no date": lambda: ("x.xlsx", _patched(SHEET, lambda x: x.replace(
+        '<c r="G3" t="inlineStr"><is><t>01/02/2026</t></is></c>',
+        '<c r="G3" t="d"><v>not a date</v></c>', 1))),
+    "a row past the sheet's last row": lambda: ("x.xlsx", _patched(SHEET, lambda x: x.replace(
+        '<row r="3">', '<row r="1048577">', 1).replace('r="A3"', 'r="A1048577"'))),
+    "a CSV cell past the csv module's limit": lambda: ("x.csv", ("Họ và tên,Năm sinh\n\"" + "a" * 200_000
+                                                      + "\",1990\n").encode()),
+    "a CSV of nothing but 3 million empty lines": lambda: ("x.csv", b"Ho va ten\n" + b"\n" * 3_000_000),
+    "a zip bomb": lambda: ("x.xlsx", _bomb()),
+}
+
+
+@pytest.mark.parametrize("what", sorted(BROKEN))
+def test_broken_files_import_nothing_and_say_what_is_wrong(world, as_user, what):
+    alice = as_user(world["alice"])
+    name, content = BROKEN[what]()
+    assert len(content) < 5 * 1024 * 1024  # under the upload limit: the parser must cope
+    r = alice.post("/people/import", files={"file": (name, content)})
+    assert r.status_code == 422, (what, r.status_code)
+    assert re.search(r'class="form-error"[^>]*>[^<]*\w', r.text), what
+    assert 'action="/people/import/confirm"' not in r.text
+    assert _count(world["A"]) == 0
+
+
+DATED = [[1, "Nguyễn Văn Hòa", 1990, "Nam", "Thôn 1", "sau cai", dt.date(2026, 2, 1), None]]
+# Broken cells openpyxl itself reads as something else: the row is shown with its problem.
+FLAGGED = {
+    "a cell past column XFD": (_patched, SHEET, lambda x: x.replace('r="B3"', 'r="XFZ3"', 1),
+                               GOOD, "Thiếu họ và tên"),
+    "a date cell past year 9999": (_patched, SHEET, lambda x: re.sub(
+        r'(<c r="G3" s="1" t="n"><v>)[^<]*', r"\g<1>1e20", x), DATED,
+        "Ngày bắt đầu không hợp lệ hoặc ở tương lai."),
+    "a date cell before 1900": (_patched, SHEET, lambda x: re.sub(
+        r'(<c r="G3" s="1" t="n"><v>)[^<]*', r"\g<1>-5", x), DATED,
+        "Ngày bắt đầu không hợp lệ hoặc ở tương lai."),
+}
+
+
+@pytest.mark.parametrize("what", sorted(FLAGGED))
+def test_broken_cells_show_their_row_as_bad(world, as_user, what):
+    make, member, change, rows, message = FLAGGED[what]
+    alice = as_user(world["alice"])
+    r = alice.post("/people/import", files={"file": ("x.xlsx", make(member, change, rows))})
+    assert r.status_code == 200, r.text
+    assert r.text.count('class="bad"') == 1 and message in r.text, what
+    assert 'action="/people/import/confirm"' not in r.text
+    assert _count(world["A"]) == 0
+
+
+def test_huge_declared_dimension_is_not_walked(world, as_user):
+    """`<dimension ref="A1:XFD1048576"/>` declares 17 billion cells: reading must not pad
+    rows to it (the file has two)."""
+    alice = as_user(world["alice"])
+    content = _patched(SHEET, lambda x: re.sub(r'<dimension ref="[^"]*"',
+                                               '<dimension ref="A1:XFD1048576"', x))
+    r = alice.post("/people/import", files={"file": ("list.xlsx", content)})
+    assert r.status_code == 200, r.text
+    assert r.text.count('class="good"') == 2
+
+
+def test_confirm_with_json_nested_deep_imports_nothing(world, as_user):
+    alice = as_user(world["alice"])
+    for rows in ("[" * 5000 + "]" * 5000, '[{"full_name": ' * 3000, "[" + "[" * 500 + "]" * 501):
+        r = alice.post("/people/import/confirm", data={"rows": rows})
+        assert r.status_code == 422 and 'class="form-error"' in r.text
+    assert _count(world["A"]) == 0

@@ -16,6 +16,7 @@ from piccolo.engine.postgres import PostgresEngine
 
 from server.audit.tables import AuditEvent
 from server.db import write_transaction
+from server.parse import db_id
 
 AUDIT_LOCK = 0x0D0A6  # advisory lock key for the chain
 
@@ -119,8 +120,8 @@ async def find_person_in_commune(commune_id: int, text: str) -> int | None:
 
     text = text.strip()
     where: Any = Person.code == text
-    if text.isdigit():
-        where = where | (Person.id == int(text))
+    if (person_id := db_id(text)) is not None:
+        where = where | (Person.id == person_id)
     row = await Person.select(Person.id).where((Person.commune == commune_id) & where).first()
     return int(row["id"]) if row else None
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 
+from server import parse
 from server.i18n import _
 from server.people.labels import CATEGORIES, END_REASONS, SEXES, default_planned_end, today
 
@@ -52,13 +53,7 @@ class SettingsIn(msgspec.Struct):
 
 
 def parse_date(text: str) -> dt.date | None:
-    text = text.strip()
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"):
-        try:
-            return dt.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    return None
+    return parse.parse_date(text, parse.DATE_FORMATS)
 
 
 def check_year(text: str) -> tuple[int | None, str | None]:
@@ -67,15 +62,16 @@ def check_year(text: str) -> tuple[int | None, str | None]:
         text = text[:-2]
     if not text:
         return None, _("Enter the year of birth.")
-    if not text.isdigit() or not MIN_YEAR <= int(text) <= today().year:
+    year = parse.parse_int(text, MIN_YEAR, today().year)
+    if year is None:
         return None, _("Enter a year of birth between %(lo)s and %(hi)s.") % {
             "lo": MIN_YEAR, "hi": today().year}
-    return int(text), None
+    return year, None
 
 
 def check_phone(text: str) -> str | None:
     digits = text.replace(" ", "").replace(".", "").replace("+", "")
-    if text.strip() and (len(text) > 20 or not digits.isdigit()):
+    if text.strip() and (len(text) > 20 or not (digits.isascii() and digits.isdigit())):
         return _("Enter a phone number with digits only.")
     return None
 
@@ -116,7 +112,7 @@ def check_person(data: PersonIn, villages: set[int], *, new: bool) -> \
         errors["birth_year"] = year_error
     if data.sex not in SEXES:
         errors["sex"] = _("Choose the sex.")
-    if not data.village.isdigit() or int(data.village) not in villages:
+    if parse.db_id(data.village) not in villages:
         errors["village"] = _("Choose a village of the commune.")
     phone_error = check_phone(data.phone)
     if phone_error:
@@ -132,7 +128,7 @@ def check_person(data: PersonIn, villages: set[int], *, new: bool) -> \
         clean.update(category=data.category, start=start, planned_end=planned)
     if not errors:
         clean["fields"] = {"full_name": name, "birth_year": year, "sex": data.sex,
-                           "village": int(data.village), "phone": data.phone.strip(),
+                           "village": parse.db_id(data.village), "phone": data.phone.strip(),
                            "address": data.address.strip(), "notes": data.notes.strip()}
     return errors, clean
 
@@ -165,7 +161,7 @@ def check_close(data: CloseIn, open_start: dt.date | None) -> tuple[dict[str, st
 
 
 def check_settings(data: SettingsIn) -> tuple[dict[str, str], int | None]:
-    text = data.visit_frequency_days.strip()
-    if not text.isdigit() or not 1 <= int(text) <= 365:
+    days = parse.parse_int(data.visit_frequency_days, 1, 365)
+    if days is None:
         return {"visit_frequency_days": _("Enter a number of days from 1 to 365.")}, None
-    return {}, int(text)
+    return {}, days

@@ -70,27 +70,82 @@ def _table(filename: str, content: bytes) -> list[list[str]]:
         raise ImportFileError(_("The file is larger than 5 MB."))
     name = filename.lower()
     if name.endswith(".xlsx"):
-        from openpyxl import load_workbook
-
-        try:
-            book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many kinds on a broken file
-            raise ImportFileError(_("This file cannot be read as an Excel (.xlsx) file.")) \
-                from exc
-        sheet = book.worksheets[0]
-        rows = [[_cell(c) for c in row] for row in sheet.iter_rows(values_only=True)]
-        book.close()
-        return rows
+        return _xlsx_table(content)
     if name.endswith(".csv"):
-        try:
-            text = content.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ImportFileError(_("Save the CSV file as UTF-8 and upload it again.")) from exc
-        dialect = ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",") \
-            else ","
-        return [[_cell(c) for c in row] for row in csv.reader(io.StringIO(text),
-                                                              delimiter=dialect)]
+        return _csv_table(content)
     raise ImportFileError(_("Upload an Excel (.xlsx) or CSV file."))
+
+
+# A real register is a few thousand lines of a dozen columns. The bounds are what a file may
+# *claim* (its dimension, its row numbers, its inflated size), so a broken or hostile file is
+# refused with a message instead of being walked for minutes.
+MAX_LINES = 4 * MAX_ROWS
+MAX_COLUMNS = 60
+MAX_INFLATED = 100 * 1024 * 1024
+
+
+def _too_many_lines() -> ImportFileError:
+    return ImportFileError(_("The sheet has more than %(n)s lines (empty lines included). "
+                             "Remove the empty lines and upload it again.") % {"n": MAX_LINES})
+
+
+def _xlsx_table(content: bytes) -> list[list[str]]:
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    unreadable = ImportFileError(_("This file cannot be read as an Excel (.xlsx) file. Open it "
+                                   "in Excel, save it as .xlsx and upload it again."))
+    try:
+        inflated = sum(i.file_size for i in zipfile.ZipFile(io.BytesIO(content)).infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise unreadable from exc
+    if inflated > MAX_INFLATED:
+        raise ImportFileError(_("This file unpacks to more than 100 MB: it is not a register."))
+    try:
+        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds on a broken file
+        raise unreadable from exc
+    try:
+        if not book.worksheets:
+            raise ImportFileError(_("The file has no sheet."))
+        sheet = book.worksheets[0]
+        # The declared dimension is the file's word, not its content: never pad rows to it.
+        sheet.reset_dimensions()  # type: ignore[union-attr]
+        rows: list[list[str]] = []
+        for row in sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True):
+            if len(rows) >= MAX_LINES:
+                raise _too_many_lines()
+            rows.append([_cell(c) for c in row])
+        return rows
+    except ImportFileError:
+        raise
+    except Exception as exc:  # a cell reference out of range, a date cell that is no date…
+        raise ImportFileError(_("A cell of this file cannot be read (a date that is not a date, "
+                                "or a cell outside the sheet). Open it in Excel, save it as "
+                                ".xlsx and upload it again.")) from exc
+    finally:
+        book.close()
+
+
+def _csv_table(content: bytes) -> list[list[str]]:
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(_("Save the CSV file as UTF-8 and upload it again.")) from exc
+    first = text.split("\n", 1)[0]
+    dialect = ";" if first.count(";") > first.count(",") else ","
+    rows: list[list[str]] = []
+    try:
+        for row in csv.reader(io.StringIO(text), delimiter=dialect):
+            if len(rows) >= MAX_LINES:
+                raise _too_many_lines()
+            rows.append([_cell(c) for c in row[:MAX_COLUMNS]])
+    except csv.Error as exc:  # a field past the csv module's limit, a stray NUL…
+        raise ImportFileError(_("The CSV file cannot be read: a cell is longer than %(n)s "
+                                "characters or holds a character CSV does not allow.")
+                              % {"n": csv.field_size_limit()}) from exc
+    return rows
 
 
 def read_rows(filename: str, content: bytes) -> list[dict[str, str]]:

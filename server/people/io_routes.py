@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 
 from server.areas.queries import get_area, list_villages
 from server.i18n import _
+from server.parse import JSONError, decode_json
 from server.people import changes, queries
 from server.people.forms import SettingsIn, check_settings
 from server.people.importer import (
@@ -102,8 +103,8 @@ class ConfirmIn(msgspec.Struct):
 async def import_confirm(request: Request, user: SignedIn,
                          data: URLEncodedBody[ConfirmIn]) -> Template | Redirect:
     try:
-        raw = json.loads(data.rows)
-    except ValueError:
+        raw = decode_json(data.rows)
+    except JSONError:
         raw = None
     if not isinstance(raw, list) or not raw or len(raw) > MAX_ROWS or not all(
             isinstance(r, dict) for r in raw):

@@ -19,6 +19,7 @@ from litestar.exceptions import NotFoundException
 
 from server.areas.tables import Area, User
 from server.i18n import N_, _
+from server.parse import page_number
 from server.people.labels import CATEGORIES, category_label, fold, today
 from server.people.tables import CategoryPeriod, Person, TeamMember
 from server.web import CurrentUser, db_id
@@ -42,7 +43,7 @@ class PeopleFilter(msgspec.Struct):
 
     @property
     def page_no(self) -> int:
-        return max(1, int(self.page)) if self.page.isdigit() else 1
+        return page_number(self.page)
 
 
 def _as_date(value: Any) -> dt.date | None:

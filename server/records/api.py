@@ -17,6 +17,7 @@ from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody
 
 from schema.records import ErrorsOut, SubmitResult
 from server.i18n import _
+from server.parse import decode_json, parse_datetime
 from server.records.queries import submit_record
 from server.web import CurrentUser
 
@@ -80,13 +81,11 @@ def _envelope(body: dict[str, Any]) -> tuple[dict[str, str], uuid.UUID | None, i
     recorded_at = dt.datetime.now(dt.UTC)
     raw = body.get("recorded_at")
     if raw is not None:
-        try:
-            recorded_at = dt.datetime.fromisoformat(str(raw))
-        except ValueError:
+        parsed = parse_datetime(raw)
+        if parsed is None:
             errors["recorded_at"] = _("Enter a valid date and time.")
         else:
-            if recorded_at.tzinfo is None:
-                recorded_at = recorded_at.replace(tzinfo=dt.UTC)
+            recorded_at = parsed
     if not isinstance(body.get("data"), dict):
         errors["data"] = _("The record is not valid.")
     return errors, record_id, version, recorded_at
@@ -95,7 +94,7 @@ def _envelope(body: dict[str, Any]) -> tuple[dict[str, str], uuid.UUID | None, i
 async def api_submit(request: Request, user: CurrentUser, kind: str,
                      referral: uuid.UUID | None = None) -> Response[Any]:
     try:
-        body = msgspec.json.decode(await request.body())
+        body = decode_json(await request.body())
     except msgspec.DecodeError:
         body = None
     if not isinstance(body, dict):

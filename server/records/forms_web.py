@@ -21,6 +21,7 @@ from schema.enums import label
 from schema.forms import form_fields, form_values
 from schema.records import INPUTS, SubmitResult
 from server.i18n import _
+from server.parse import parse_datetime, parse_int
 from server.records.queries import submit_record
 from server.records.validation import vn_today
 from server.web import CurrentUser, page
@@ -54,15 +55,9 @@ def parse_envelope(env: dict[str, Any]) -> tuple[uuid.UUID | None, int, dt.datet
         record_id: uuid.UUID | None = uuid.UUID(str(env.get("id") or ""))
     except ValueError:
         record_id = None
-    version_text = str(env.get("version") or "1")
-    version = int(version_text) if version_text.isascii() and version_text.isdigit() \
-        and len(version_text) < 5 else 0  # "²" is a digit to isdigit(), not to int()
-    try:
-        recorded = dt.datetime.fromisoformat(str(env.get("recorded_at") or ""))
-        if recorded.tzinfo is None:
-            recorded = recorded.replace(tzinfo=dt.UTC)
-    except ValueError:
-        recorded = dt.datetime.now(dt.UTC)
+    version = parse_int(env.get("version") or "1", 1, 9999) or 0
+    # The hidden opening time is a hint for the reviewer: when unreadable, now.
+    recorded = parse_datetime(env.get("recorded_at")) or dt.datetime.now(dt.UTC)
     return record_id, version, recorded
 
 

@@ -14,6 +14,7 @@ from litestar.exceptions import NotFoundException
 from server.areas.tables import Area, Organisation, User
 from server.audit.queries import record_event
 from server.db import write_transaction
+from server.parse import db_id
 from server.records.kinds import EXTRA
 from server.records.tables import Entry, EntryVersion, Provider, ReferralEvent
 from server.web import CurrentUser
@@ -224,6 +225,8 @@ async def update_provider(user: CurrentUser, provider_id: int, name: str, servic
 
 
 async def set_provider_active(user: CurrentUser, provider_id: int, active: bool) -> None:
+    if db_id(provider_id) is None:
+        raise NotFoundException()
     async with write_transaction(Provider._meta.db):
         rows = await Provider.update({Provider.active: active}).where(
             (Provider.id == provider_id) & (Provider.commune == user.commune_id)).returning(

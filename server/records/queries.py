@@ -27,6 +27,7 @@ from server.areas.tables import Area, Organisation
 from server.audit.queries import record_event
 from server.db import write_transaction
 from server.i18n import _
+from server.parse import parse_datetime
 from server.people.tables import CategoryPeriod, Person, TeamMember
 from server.records.changes import stamp_changes
 from server.records.kinds import EXTRA
@@ -232,8 +233,11 @@ async def submit_record(user: CurrentUser, kind: str, record_id: uuid.UUID, vers
         return SubmitResult("forbidden")
     if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= 1000:
         return SubmitResult("invalid", errors={"version": _("This value is not valid.")})
-    if recorded_at.tzinfo is None:
-        recorded_at = recorded_at.replace(tzinfo=dt.UTC)
+    # The device's clock is the phone's word: years 1 or 9999 (±14:00) are refused per record.
+    bounded = parse_datetime(recorded_at)
+    if bounded is None:
+        return SubmitResult("invalid", errors={"recorded_at": _("Enter a valid date and time.")})
+    recorded_at = bounded
     obj, errors, typed = validate_fields(INPUTS[kind], data)
     if kind == "referral_status":
         return await _submit_status(user, record_id, version, recorded_at, obj, errors, typed)

@@ -80,6 +80,12 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    return isinstance(value, list) and any(_has_nul(v) for v in value)
+
+
 def validate_fields(cls: type[msgspec.Struct], data: Any) -> \
         tuple[msgspec.Struct | None, dict[str, str], dict[str, Any]]:
     """Convert `data` into `cls`, or say what is wrong with every field.
@@ -94,6 +100,9 @@ def validate_fields(cls: type[msgspec.Struct], data: Any) -> \
     cleaned: dict[str, Any] = {}
     for f in _fields(cls):
         value = _clean(data.get(f.name))
+        if _has_nul(value):  # nobody types a NUL, and PostgreSQL cannot store one
+            errors[f.name] = _("This value is not valid.")
+            continue
         if value is None or value == "":
             if f.required:
                 errors[f.name] = _("This field is required.")

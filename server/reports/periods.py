@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from server.i18n import N_, _
+from server.parse import parse_date, parse_int
 from server.settings import settings
 
 VIETNAM = dt.timezone(dt.timedelta(hours=7))  # Asia/Ho_Chi_Minh has no daylight saving
@@ -129,17 +130,11 @@ def current_presets(day: dt.date | None = None) -> list[Period]:
 
 
 def _int(raw: str | None, low: int, high: int) -> int | None:
-    if raw is None or not raw.strip().isdigit():
-        return None
-    value = int(raw.strip())
-    return value if low <= value <= high else None
+    return parse_int(raw, low, high)
 
 
 def _date(raw: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat((raw or "").strip())
-    except ValueError:
-        return None
+    return parse_date(raw)
 
 
 def parse_period(params: Mapping[str, str]) -> tuple[Period | None, dict[str, str]]:

@@ -17,6 +17,7 @@ from litestar.response import Template
 
 from server import ops
 from server.i18n import _
+from server.parse import decode_json, parse_int
 from server.sync import queries
 from server.sync.results import SyncResult
 from server.web import SHELL, SignedIn, page
@@ -69,7 +70,7 @@ async def sync(request: Request, user: SignedIn) -> Response[Any]:
     store it for a reason that is not the record's)."""
     body = await request.body()
     try:
-        payload = msgspec.json.decode(body)
+        payload = decode_json(body)
     except msgspec.DecodeError:
         return Response({"detail": _("The request body is not valid JSON.")}, status_code=400)
     records = payload.get("records") if isinstance(payload, dict) else None
@@ -104,11 +105,11 @@ async def my_updates(user: SignedIn, since: str | None = None) -> Response[Any]:
     the new cursor. Without `since`: no updates, only the current cursor."""
     cursor: int | None = None
     if since is not None:
-        if not (since.isascii() and since.isdigit()) or int(since) > MAX_CURSOR:
+        cursor = parse_int(since, 0, MAX_CURSOR)
+        if cursor is None:
             return Response({"detail": _("`since` must be the cursor of an earlier answer (a "
                                          "whole number). Ask again without it to start over.")},
                             status_code=400)
-        cursor = int(since)
     items, new_cursor, more = await queries.list_updates_for(user, cursor)
     return Response({"updates": items, "cursor": new_cursor, "more": more})
 

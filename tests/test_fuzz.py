@@ -151,7 +151,7 @@ def personas(app: Any, world: dict[str, Any]) -> Iterator[dict[str, Persona]]:
     people = {"volunteer": Persona(client, app, world["bob"]),
               "official": Persona(client, app, world["alice"]),
               "supervisor": Persona(client, app, world["eve"])}
-    run(app.stores.get("signin_rate").delete_all())
+    _forget_sign_in_attempts()
     with client:
         yield people
 
@@ -258,7 +258,7 @@ def _path(template: str, value: str) -> str:
 
 def _call(client: Persona, method: str, path: str, fields: dict[str, str]) -> Any:
     if path.startswith("/auth/"):  # the sign-in rate limit would answer 429 to the rest
-        run(client.client.app.stores.get("signin_rate").delete_all())
+        _forget_sign_in_attempts()
     if method == "GET":  # a URL carries at most a few kB (servers and proxies cut it there)
         return client.get(path, params={k: v[:4000 // len(fields)] for k, v in fields.items()})
     return client.request(method, path, data=fields)
@@ -297,6 +297,14 @@ def test_html_routes_generated(personas: dict[str, Persona], server_errors: _Err
     _check(response, f"{role}: {method} {path} {fields}", server_errors)
 
 
+def _forget_sign_in_attempts() -> None:
+    """The sign-in rate limit is counted in the database (shared by app processes): the fuzz
+    sends far more passkey requests than a person could, so it starts each round afresh."""
+    from server.auth.tables import SignInAttempts
+
+    run(SignInAttempts.delete(force=True))
+
+
 def test_json_bodies_nested_deep(app: Any, personas: dict[str, Persona],
                                  server_errors: _Errors) -> None:
     """JSON nested thousands deep into every route that takes a JSON body."""
@@ -309,7 +317,7 @@ def test_json_bodies_nested_deep(app: Any, personas: dict[str, Persona],
                 response = personas[role].post(path, content=body,
                                                headers={"content-type": "application/json"})
                 _check(response, f"{role}: POST {path} {body[:30]!r}", server_errors)
-                run(app.stores.get("signin_rate").delete_all())
+                _forget_sign_in_attempts()
                 assert response.status_code in (400, 401, 403, 404, 413, 422), \
                     f"{path} {body[:30]!r} -> {response.status_code}"
 
@@ -318,7 +326,7 @@ def test_json_bodies_nested_deep(app: Any, personas: dict[str, Persona],
 
 
 def test_sync_batch_of_hostile_records_answers_each_and_stores_only_the_good_one(world, as_user):
-    """The sync contract holds for hostile records: the batch's answer (201, as documented),
+    """The sync contract holds for hostile records: the batch's answer (200, as documented),
     one outcome per record, and only the well-formed record is written."""
     import datetime as dt
 
@@ -339,7 +347,7 @@ def test_sync_batch_of_hostile_records_answers_each_and_stores_only_the_good_one
              record(notes="a\x00b"), record(date="9999-12-31"), record(date="0001-01-01"),
              record(person=2**31), record(person=2**63), record(person="²"), record(person=-1)]
     r = as_user(world["bob"]).post("/api/v1/sync", json={"records": batch})
-    assert r.status_code == 201, r.text
+    assert r.status_code == 200, r.text
     assert [x["outcome"] for x in r.json()["results"]] == ["stored"] + ["invalid"] * 9
     assert run(Entry.count()) == 1
 

@@ -112,9 +112,14 @@ def test_a_page_never_edited_shows_the_standard_text_and_no_hotline(world, clien
 
 
 @pytest.mark.parametrize("path", ["/p/XX", "/p/HK-01", "/p/XX/poster", "/p/HK-01/poster",
-                                  "/p/" + "H" * 300, "/p/%00", "/p/HK%00/poster"])
+                                  "/p/" + "H" * 300])
 def test_unknown_code_or_a_village_is_404(world, client, path):
     assert client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/p/%00", "/p/HK%00/poster"])
+def test_a_nul_in_the_code_is_refused_by_the_input_guard(world, client, path):
+    assert client.get(path).status_code == 400  # server.parse.guard_input, for every route
 
 
 def test_page_is_small(world, client):
@@ -290,7 +295,7 @@ def test_only_that_communes_officials_edit_its_page(world, as_user, client):
     assert alice.get("/public/TH/edit").status_code == 404
     assert alice.get("/public/HK-01/edit").status_code == 404
     assert alice.get("/public/XX/edit").status_code == 404
-    assert alice.get("/public/%00/edit").status_code == 404
+    assert alice.get("/public/%00/edit").status_code == 400  # the input guard (server.parse)
     # The province supervisor edits the province's page.
     assert eve.get("/public/TH/edit").status_code == 200
     assert eve.get("/public", follow_redirects=False).headers["location"] == "/public/TH/edit"
@@ -380,17 +385,20 @@ def test_demo_publishes_pages_with_hours_phones_hotline_and_talks(fresh_db, clie
 
 
 def test_control_characters_get_a_clear_422_not_a_server_error(world, as_user):
-    """PostgreSQL cannot store a NUL character: the form says so instead of failing."""
+    """Control characters get the form's own 422; a NUL (PostgreSQL cannot store it) is
+    refused before any handler by the input guard (server.parse), for every route."""
     alice = as_user(world["alice"])
-    r = alice.post("/public/HK/draft", data={"body_vi": "Nội dung\x00", "hotline_hours": "8\x07",
+    r = alice.post("/public/HK/draft", data={"body_vi": "Nội dung\x01", "hotline_hours": "8\x07",
                                               "hotline_number": "0912 000 100"})
     assert r.status_code == 422, r.status_code
     assert 'id="err-body_vi"' in r.text and 'id="err-hotline_hours"' in r.text
     soon = (TODAY + dt.timedelta(days=2)).isoformat()
-    r = alice.post("/public/HK/talks", data={"date": soon, "place": "Thôn\x00", "topic": "law"})
+    r = alice.post("/public/HK/talks", data={"date": soon, "place": "Thôn\x01", "topic": "law"})
     assert r.status_code == 422 and 'id="err-place"' in r.text, r.status_code
-    r = alice.post("/referrals/providers", data={"name": "Trạm\x00", "service": "methadone",
-                                                 "hours": "\x00"})
+    r = alice.post("/referrals/providers", data={"name": "Trạm\x01", "service": "methadone",
+                                                 "hours": "\x02"})
     assert r.status_code == 422, r.status_code
     assert 'id="err-name"' in r.text and 'id="err-hours"' in r.text
+    r = alice.post("/public/HK/draft", data={"body_vi": "Nội dung\x00"})
+    assert r.status_code == 400, r.status_code
     assert run(PublicPage.count()) == 0 and run(PlannedTalk.count()) == 0

@@ -79,7 +79,7 @@ def _finalise(world: dict[str, Any], people: dict[str, Any]) -> int:
     """A finalised 2019 report whose overdue list named the person at the time."""
     from server.reports.build import build_report
     from server.reports.periods import custom
-    from server.reports.queries import finalise_report
+    from server.reports.finals import finalise_report
     from server.web import CurrentUser
 
     alice = CurrentUser(id=world["alice"], role="official", name="Alice", area_id=world["A"],

@@ -167,14 +167,17 @@ async def _period_entries(ids: dict[str, Any], start: dt.date, end: dt.date) -> 
             "reason": "Cần hỗ trợ theo nhu cầu", "urgency": "normal"})
         if res.outcome != "stored":
             continue
+        await _review(rid, "approved", reviewer, commune)
         for s, (status, outcome) in enumerate((("received", None), ("attended", None),
                                                ("closed", "completed"))):
             data = {"referral": str(rid), "status": status,
                     "date": min(end, day(n + 3 * (s + 1))).isoformat(), "note": ""}
             if outcome:
                 data["outcome"] = outcome
-            await submit_record(me, "referral_status", uuid.uuid4(), 1, now, data)
-        await _review(rid, "approved", reviewer, commune)
+            step = uuid.uuid4()
+            if (await submit_record(me, "referral_status", step, 1, now, data)).outcome \
+                    == "stored":
+                await _review(step, "approved", reviewer, commune)  # steps are reviewed too
 
 
 async def _transfer(ids: dict[str, Any]) -> None:

@@ -17,7 +17,7 @@ from litestar.response import Template
 
 from server import ops
 from server.i18n import _
-from server.parse import decode_json, parse_int
+from server.parse import decode_json
 from server.sync import queries
 from server.sync.results import SyncResult
 from server.web import SHELL, SignedIn, page
@@ -105,11 +105,13 @@ async def my_updates(user: SignedIn, since: str | None = None) -> Response[Any]:
     the new cursor. Without `since`: no updates, only the current cursor."""
     cursor: int | None = None
     if since is not None:
-        cursor = parse_int(since, 0, MAX_CURSOR)
-        if cursor is None:
+        # Stricter than parse.parse_int (no sign, spaces or ".0"): a cursor is only ever
+        # what an earlier answer gave.
+        if not (since.isascii() and since.isdigit()) or int(since) > MAX_CURSOR:
             return Response({"detail": _("`since` must be the cursor of an earlier answer (a "
                                          "whole number). Ask again without it to start over.")},
                             status_code=400)
+        cursor = int(since)
     items, new_cursor, more = await queries.list_updates_for(user, cursor)
     return Response({"updates": items, "cursor": new_cursor, "more": more})
 

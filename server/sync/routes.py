@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, Response, get, post
@@ -17,6 +17,7 @@ from litestar.response import Template
 
 from server.i18n import _
 from server.parse import decode_json, parse_datetime
+from server.records.api import submit_operation
 from server.sync import queries
 from server.web import SignedIn, page
 
@@ -30,6 +31,12 @@ class SyncRecord(msgspec.Struct):
     version: int = msgspec.field(default=1)
     recorded_at: dt.datetime = msgspec.field(default_factory=lambda: dt.datetime.now(dt.UTC))
     data: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class SyncBatch(msgspec.Struct):
+    """What the phone sends: its outbox, at most 200 records (the OpenAPI request body)."""
+
+    records: Annotated[list[SyncRecord], msgspec.Meta(max_length=MAX_BATCH)]
 
 
 class SyncResult(msgspec.Struct, omit_defaults=False):
@@ -68,7 +75,8 @@ def _shape_errors(raw: Any) -> dict[str, str]:
     return errors or {"_": _("The record is not valid.")}
 
 
-@post("/api/v1/sync", name="sync", summary="Send a batch of records from the phone")
+@post("/api/v1/sync", name="sync", summary="Send a batch of records from the phone",
+      operation_class=submit_operation(SyncBatch))
 async def sync(request: Request, user: SignedIn) -> Response[Any]:
     """At most 200 records; the answer has one result per record, in order. One bad record
     does not fail its batch."""

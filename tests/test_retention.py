@@ -78,8 +78,8 @@ def _report(world: dict[str, Any]) -> dict[str, Any]:
 def _finalise(world: dict[str, Any], people: dict[str, Any]) -> int:
     """A finalised 2019 report whose overdue list named the person at the time."""
     from server.reports.build import build_report
-    from server.reports.periods import custom
     from server.reports.finals import finalise_report
+    from server.reports.periods import custom
     from server.web import CurrentUser
 
     alice = CurrentUser(id=world["alice"], role="official", name="Alice", area_id=world["A"],

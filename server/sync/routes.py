@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 from litestar import Request, Response, get, post
@@ -18,6 +18,7 @@ from litestar.response import Template
 from server import ops
 from server.i18n import _
 from server.parse import decode_json
+from server.records.api import submit_operation
 from server.sync import queries
 from server.sync.results import SyncResult
 from server.web import SHELL, SignedIn, page
@@ -33,6 +34,12 @@ class SyncRecord(msgspec.Struct):
     version: int = msgspec.field(default=1)
     recorded_at: dt.datetime = msgspec.field(default_factory=lambda: dt.datetime.now(dt.UTC))
     data: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class SyncBatch(msgspec.Struct):
+    """What the phone sends: its outbox, at most 200 records (the OpenAPI request body)."""
+
+    records: Annotated[list[SyncRecord], msgspec.Meta(max_length=MAX_BATCH)]
 
 
 class SyncAnswer(msgspec.Struct):
@@ -62,7 +69,8 @@ def _shape_errors(raw: Any) -> dict[str, str]:
     return errors or {"_": _("The record is not valid.")}
 
 
-@post("/api/v1/sync", name="sync", summary="Send a batch of records from the phone")
+@post("/api/v1/sync", name="sync", summary="Send a batch of records from the phone",
+      status_code=200, operation_class=submit_operation(SyncBatch))
 async def sync(request: Request, user: SignedIn) -> Response[Any]:
     """At most 200 records; the answer has one result per record, in order. One bad record
     does not fail its batch. The answer is 200 whatever the outcomes: the request creates

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 
-from server.i18n import N_, _
+from schema.text import N_, translated
 
 
 class VisitKind(enum.StrEnum):
@@ -264,7 +264,7 @@ LABELS.update({
 def label(enum_cls: type[enum.Enum], code: object) -> str:
     """The translated label of a code, or the code itself when it is unknown."""
     text = LABELS.get(enum_cls, {}).get(str(code))
-    return _(text) if text else str(code or "")
+    return translated(text) if text else str(code or "")
 
 
 def choices(enum_cls: type[enum.Enum]) -> list[tuple[str, str]]:

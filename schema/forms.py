@@ -18,7 +18,7 @@ import msgspec
 import msgspec.inspect as mi
 
 from schema.enums import choices
-from server.i18n import _
+from schema.text import translated
 
 TEXTAREA_OVER = 200  # strings that may be longer than this get a textarea
 
@@ -41,7 +41,7 @@ class FormField:
 
     @property
     def label(self) -> str:
-        return _(self.title) if self.title else self.name
+        return translated(self.title) if self.title else self.name
 
     @property
     def choices(self) -> list[tuple[str, str]]:

@@ -39,7 +39,7 @@ from schema.enums import (
     Urgency,
     VisitKind,
 )
-from server.i18n import N_
+from schema.text import N_
 
 MAX_PEOPLE = 100_000  # attendees of one session: generous, but bounded
 

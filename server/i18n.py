@@ -2,7 +2,10 @@
 
 Catalogues are plain `.po` files, one per domain area, in `server/locale/<lang>/<area>.po`;
 they are merged and compiled in memory at start-up, so there is no build step and no stale
-`.mo`. The locale of the current request lives in a context variable set by `LocaleMiddleware`.
+`.mo`. The locale of the current request lives in a context variable set for every answer by
+`web.guard_answers`. The contract (`schema/`) marks its labels with its own `N_` and translates
+them through the hook installed here (`schema.text.use_translation`), so it imports nothing of
+the app.
 """
 
 from __future__ import annotations
@@ -15,15 +18,12 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from schema.text import N_, use_translation
+
 LOCALE_DIR = Path(__file__).parent / "locale"
 LOCALES = ("vi", "en")
 _current: ContextVar[str] = ContextVar("locale", default="vi")
 _catalogs: dict[str, _gettext.NullTranslations] = {}
-
-
-def N_(message: str) -> str:
-    """Mark a string for extraction; it is translated where it is shown."""
-    return message
 
 
 def load_catalogs() -> None:
@@ -65,3 +65,5 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 
 _ = gettext
+use_translation(gettext)
+__all__ = ["N_", "_", "gettext", "ngettext", "get_locale", "set_locale", "load_catalogs"]

@@ -29,7 +29,7 @@ from litestar.response import File
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from server import i18n, ops, parse, web
+from server import errors, i18n, ops, parse, web
 from server.auth.store import DatabaseSessionStore, QuietSessionConfig
 from server.db import db_lifespan
 from server.settings import settings
@@ -139,6 +139,7 @@ def create_app() -> Litestar:
             NotAuthorizedException: web.not_authorized_handler,
             PermissionDeniedException: web.permission_handler,
             NotFoundException: web.not_found_handler,
+            errors.NotFound: web.not_found_handler,  # from queries, which know nothing of HTTP
             ValidationException: web.validation_handler,
             HTTPException: web.http_exception_handler,
             Exception: web.server_error_handler,

@@ -19,7 +19,6 @@ from litestar.di import Dependency
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
-    NotFoundException,
     PermissionDeniedException,
     ValidationException,
 )
@@ -295,7 +294,7 @@ def permission_handler(request: Request, exc: PermissionDeniedException) -> Resp
     return error_page(request, 403, _("Not allowed"), message)
 
 
-def not_found_handler(request: Request, exc: NotFoundException) -> Response:
+def not_found_handler(request: Request, exc: Exception) -> Response:
     return error_page(request, 404, _("Not found"),
                       _("There is nothing here, or it is not yours to see."))
 

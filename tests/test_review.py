@@ -133,12 +133,12 @@ def test_official_cannot_decide_on_own_entry(world):
 
 
 def test_other_commune_entry_is_not_found(world):
-    from litestar.exceptions import NotFoundException
+    from server.errors import NotFound
 
     eid = entry(world, author="erin", commune="B")
-    with pytest.raises(NotFoundException):
+    with pytest.raises(NotFound):
         decide(world, "approve", eid)
-    with pytest.raises(NotFoundException):
+    with pytest.raises(NotFound):
         decide(world, "approve", "not-a-uuid")
     assert state_of(eid)["state"] == "submitted"
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from litestar.exceptions import NotFoundException
-
 from server.areas.tables import Area, Organisation, User
+from server.errors import NotFound
 from server.parse import db_id
 
 
@@ -58,11 +57,11 @@ async def create_user(*, display_name: str, role: str, area_id: int,
 async def get_user_in_area(user_id: int, area_id: int) -> dict[str, Any]:
     """A user of the caller's own area, or 404 (never 403: existence is not revealed)."""
     if db_id(user_id) is None:  # past the id column's range: not found, not a database error
-        raise NotFoundException()
+        raise NotFound()
     row = await User.select(*User.all_columns(), User.area.name.as_alias("area_name")).where(
         (User.id == user_id) & (User.area == area_id)).first()
     if row is None:
-        raise NotFoundException()
+        raise NotFound()
     return row
 
 

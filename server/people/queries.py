@@ -15,9 +15,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
-from litestar.exceptions import NotFoundException
 
 from server.areas.tables import Area, User
+from server.errors import NotFound
 from server.i18n import N_, _
 from server.parse import page_number
 from server.people.labels import CATEGORIES, category_label, fold, today
@@ -193,16 +193,16 @@ async def get_person_for(user: CurrentUser, person_id: int) -> dict[str, Any]:
     """
     if user.commune_id is None or user.role not in ("volunteer", "official") or \
             db_id(person_id) is None:
-        raise NotFoundException()
+        raise NotFound()
     row = await Person.select(*Person.all_columns(), Person.village.name.as_alias(
         "village_name")).where((Person.id == person_id) & (Person.commune == user.commune_id)) \
         .first()
     if row is None:
-        raise NotFoundException()
+        raise NotFound()
     if user.role == "volunteer" and not await TeamMember.exists().where(
             (TeamMember.person == person_id) & (TeamMember.user == user.id)
             & TeamMember.end_date.is_null()):
-        raise NotFoundException()
+        raise NotFound()
     return row
 
 

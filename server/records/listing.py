@@ -9,11 +9,10 @@ import json
 import uuid
 from typing import Any
 
-from litestar.exceptions import NotFoundException
-
 from server.areas.tables import Area, Organisation, User
 from server.audit.queries import record_event
 from server.db import write_transaction
+from server.errors import NotFound
 from server.parse import db_id
 from server.records.kinds import EXTRA
 from server.records.tables import Entry, EntryVersion, Provider, ReferralEvent
@@ -52,9 +51,9 @@ async def get_entry_for(user: CurrentUser, entry_id: uuid.UUID) -> dict[str, Any
         Entry.reviewed_by.display_name.as_alias("reviewer_name"),
     ).where(Entry.id == entry_id).first()
     if row is None or user.commune_id is None or row["commune"] != user.commune_id:
-        raise NotFoundException()
+        raise NotFound()
     if not (row["author"] == user.id or user.role == "official"):
-        raise NotFoundException()
+        raise NotFound()
     if row["kind"] in EXTRA:  # their content lives in the version snapshot and own tables
         row["_data"] = {k: v for k, v in (await get_entry_data(row["id"], row["version"]))
                         .items() if k != "kind"}
@@ -188,7 +187,7 @@ async def get_provider_for(user: CurrentUser, provider_id: int) -> dict[str, Any
     row = await Provider.select().where(
         (Provider.id == provider_id) & (Provider.commune == (user.commune_id or 0))).first()
     if row is None:
-        raise NotFoundException()
+        raise NotFound()
     return row
 
 
@@ -218,7 +217,7 @@ async def update_provider(user: CurrentUser, provider_id: int, name: str, servic
                                              & (Provider.commune == user.commune_id)
                                              ).returning(Provider.id)
         if not rows:
-            raise NotFoundException()
+            raise NotFound()
         await record_event("provider.update", actor_id=user.id, commune_id=user.commune_id,
                            subject_type="provider", subject_id=provider_id,
                            detail={"name": name, "service": service, **details})
@@ -226,13 +225,13 @@ async def update_provider(user: CurrentUser, provider_id: int, name: str, servic
 
 async def set_provider_active(user: CurrentUser, provider_id: int, active: bool) -> None:
     if db_id(provider_id) is None:
-        raise NotFoundException()
+        raise NotFound()
     async with write_transaction(Provider._meta.db):
         rows = await Provider.update({Provider.active: active}).where(
             (Provider.id == provider_id) & (Provider.commune == user.commune_id)).returning(
             Provider.id)
         if not rows:
-            raise NotFoundException()
+            raise NotFound()
         await record_event("provider.active" if active else "provider.inactive",
                            actor_id=user.id, commune_id=user.commune_id,
                            subject_type="provider", subject_id=provider_id)

@@ -13,10 +13,9 @@ import json
 import sqlite3
 from typing import Any
 
-from litestar.exceptions import NotFoundException
-
 from server.audit.queries import record_event
 from server.db import write_transaction
+from server.errors import NotFound
 from server.reports.periods import Period
 from server.reports.queries import as_date, get_area_for
 from server.reports.tables import FinalReport, ReportDraft
@@ -107,13 +106,13 @@ async def list_final_reports(area_id: int, period: Period | None = None) -> list
 async def get_final_report_for(user: CurrentUser, report_id: int) -> dict[str, Any]:
     """A finalised report of an area the user may report on, or 404."""
     if db_id(report_id) is None:
-        raise NotFoundException()
+        raise NotFound()
     row = await FinalReport.select(
         *FinalReport.all_columns(),
         FinalReport.finalised_by.display_name.as_alias("finalised_by_name"),
     ).where(FinalReport.id == report_id).first()
     if row is None:
-        raise NotFoundException()
+        raise NotFound()
     await get_area_for(user, row["area"])
     return _final_row(row)
 

@@ -14,10 +14,9 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from litestar.exceptions import NotFoundException
-
 from server.areas.queries import get_area, list_descendant_communes
 from server.areas.tables import Area
+from server.errors import NotFound
 from server.records.tables import Entry
 from server.reports.periods import Period
 from server.web import CurrentUser, db_id
@@ -78,21 +77,21 @@ async def get_area_for(user: CurrentUser, area_id: int | None) -> dict[str, Any]
     province, district or commune at or below their own area."""
     if user.role == "official":
         if area_id not in (None, user.area_id):
-            raise NotFoundException()
+            raise NotFound()
         area = await get_area(user.area_id)
     elif user.role == "supervisor":
         area = await get_area(area_id or user.area_id)
         if area is None or area["level"] not in REPORT_LEVELS:
-            raise NotFoundException()
+            raise NotFound()
         node: dict[str, Any] | None = area
         while node is not None and node["id"] != user.area_id:
             node = await get_area(node["parent"]) if node["parent"] else None
         if node is None:
-            raise NotFoundException()
+            raise NotFound()
     else:
-        raise NotFoundException()
+        raise NotFound()
     if area is None:
-        raise NotFoundException()
+        raise NotFound()
     return area
 
 

@@ -18,11 +18,10 @@ import json
 import uuid
 from typing import Any
 
-from litestar.exceptions import NotFoundException
-
 from server.areas.tables import Area, User
 from server.audit.queries import record_event
 from server.db import write_transaction
+from server.errors import NotFound
 from server.i18n import _
 from server.people.tables import Person
 from server.records.changes import stamp_changes
@@ -96,7 +95,7 @@ async def _explain_refusal(entry_id: uuid.UUID, commune_id: int | None, user_id:
     row = await Entry.select(Entry.state, Entry.author, Entry.commune, Entry.version).where(
         Entry.id == entry_id).first()
     if row is None or row["commune"] != commune_id:
-        raise NotFoundException()
+        raise NotFound()
     if row["version"] != seen:
         return EntryChanged(seen, row["version"])
     if row["author"] == user_id:
@@ -114,7 +113,7 @@ async def _decide(user: CurrentUser, entry_id: Any, *, verb: str, from_state: st
                   to_state: str, seen_version: Any, comment: str = "") -> dict[str, Any]:
     eid = _uuid(entry_id)
     if eid is None or user.commune_id is None:
-        raise NotFoundException()
+        raise NotFound()
     if _version(seen_version) is None:  # another commune's entry stays a 404 all the same
         await get_entry_for_review(user, eid)
     seen = _seen(seen_version)
@@ -323,11 +322,11 @@ async def get_entry_for_review(user: CurrentUser, entry_id: Any) -> dict[str, An
     """An entry of the official's commune, with names, or 404."""
     eid = _uuid(entry_id)
     if eid is None or user.commune_id is None:
-        raise NotFoundException()
+        raise NotFound()
     row = await Entry.select(*_entry_columns()).where(
         (Entry.id == eid) & (Entry.commune == user.commune_id)).first()
     if row is None:
-        raise NotFoundException()
+        raise NotFound()
     return row
 
 

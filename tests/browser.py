@@ -28,7 +28,7 @@ class LiveServer(AppProcess):
     and restarted."""
 
     def __init__(self) -> None:
-        super().__init__(start_timeout=30)
+        super().__init__(start_timeout=60)  # a restart after SIGKILL, on a loaded machine
         self.dbdir = Path(tempfile.mkdtemp(prefix="donghanh-live-"))
 
     @property

@@ -20,7 +20,7 @@ from server.training.report import TARGET_PCT, training_figures
 
 PERSONAL_KEYS = ("overdue", "volunteers")
 # Training's figures derived from its counts: not summed over communes but recomputed from the
-# summed numerator and denominator (`derive_training`).
+# summed numerator and denominator (`derive_training`), skipped by `add_figures`.
 TRAINING_DERIVED = ("share_trained", "target_pct", "target_met")
 
 
@@ -69,13 +69,22 @@ def _bump(counter: dict[str, Any], key: str | None, n: Any) -> None:
     counter[key] = counter.get(key, 0) + int(n or 0)
 
 
-def add_figures(total: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
-    """Add one commune's figures into a running total (nested dicts of numbers)."""
+def _add(total: dict[str, Any], part: dict[str, Any]) -> None:
     for key, value in part.items():
+        if key in TRAINING_DERIVED:
+            continue
         if isinstance(value, dict):
-            add_figures(total.setdefault(key, {}), value)
+            _add(total.setdefault(key, {}), value)
         else:
             total[key] = total.get(key, 0) + value
+
+
+def add_figures(total: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
+    """Add one commune's figures into a running total (nested dicts of numbers); the share of
+    staff trained is recomputed from the new sums, never added."""
+    _add(total, part)
+    if "training" in total:
+        derive_training(total)
     return total
 
 
@@ -117,7 +126,7 @@ async def _per_commune(ids: list[int], period: Period) -> dict[int, dict[str, An
     counsellings = await asyncio.gather(*(counselling_figures([cid], period.start, period.end)
                                           for cid in ids))
     for cid, tr, co in zip(ids, trainings, counsellings, strict=True):
-        per[cid]["training"] = {k: v for k, v in tr.items() if k not in TRAINING_DERIVED}
+        per[cid]["training"] = tr
         per[cid]["counselling"] = co
     for r in arrivals:
         fig(r)["people"]["arrived"] += int(r["n"] or 0)
@@ -247,12 +256,8 @@ async def build_report(area: dict[str, Any], period: Period, *, detail: bool) ->
     else:
         per, attended, median = {}, 0, None
     total = empty_figures()
-    for key in TRAINING_DERIVED:
-        del total["training"][key]
     for cid in ids:
         add_figures(total, per[cid])
-    for f in (total, *per.values()):
-        derive_training(f)
     if len(ids) > 1:
         await _count_people_once(ids, period, total)
     report: dict[str, Any] = {

@@ -279,7 +279,12 @@ def test_a_finalised_report_keeps_the_figures_after_a_later_approval(world, plan
     assert 'id="training-share">66.7%<' in frozen.text
     assert 'id="counselling-contacts">3<' in frozen.text
     assert TRAINING_VI_A in alice.get(f"/reports/final/{final_id}/print").text
+    from docx import Document
     from openpyxl import load_workbook
+
+    docx = Document(io.BytesIO(alice.get(f"/reports/final/{final_id}/docx").content))
+    assert TRAINING_VI_A in [p.text for p in docx.paragraphs]
+    assert "Đã tư vấn 3 lượt." in [p.text for p in docx.paragraphs]
 
     wb = load_workbook(io.BytesIO(alice.get(f"/reports/final/{final_id}/xlsx").content))
     assert _rows(wb["Tư vấn"])["Các lượt tư vấn"] == 3

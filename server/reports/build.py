@@ -13,10 +13,15 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
+from server.counselling.report import counselling_figures
 from server.reports import queries, register, tasks
 from server.reports.periods import Period, today
+from server.training.report import TARGET_PCT, training_figures
 
 PERSONAL_KEYS = ("overdue", "volunteers")
+# Training's figures derived from its counts: not summed over communes but recomputed from the
+# summed numerator and denominator (`derive_training`), skipped by `add_figures`.
+TRAINING_DERIVED = ("share_trained", "target_pct", "target_met")
 
 
 def empty_figures() -> dict[str, Any]:
@@ -38,7 +43,25 @@ def empty_figures() -> dict[str, Any]:
         "by_org": {},
         "activity": {"visits": 0, "talks": 0, "referrals": 0, "authors": 0},
         "pending": {"visit": 0, "talk": 0, "referral": 0},
+        "training": {"sessions": 0, "participants": 0, "participants_staff": 0,
+                     "participants_other": 0, "staff_total": 0, "staff_trained": 0,
+                     "share_trained": None, "target_pct": TARGET_PCT, "target_met": False,
+                     "by_topic": {}, "by_organisation": {}, "pending": 0},
+        "counselling": {"contacts": 0, "by_channel": {}, "by_asker": {}, "anonymous": 0,
+                        "by_topic": {}, "by_action": {}, "referrals_made": 0,
+                        "referrals_linked": 0, "referrals_completed": 0,
+                        "follow_up_needed": 0, "follow_up_open": 0, "pending": 0},
     }
+
+
+def derive_training(f: dict[str, Any]) -> dict[str, Any]:
+    """The share of staff trained from the (summed) counts: above the commune it is
+    Σ trained ÷ Σ staff, never an average of the communes' shares."""
+    tr = f["training"]
+    share = rate(int(tr["staff_trained"]), int(tr["staff_total"]))
+    tr.update(share_trained=share, target_pct=TARGET_PCT,
+              target_met=share is not None and share > TARGET_PCT)
+    return f
 
 
 def _bump(counter: dict[str, Any], key: str | None, n: Any) -> None:
@@ -46,13 +69,22 @@ def _bump(counter: dict[str, Any], key: str | None, n: Any) -> None:
     counter[key] = counter.get(key, 0) + int(n or 0)
 
 
-def add_figures(total: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
-    """Add one commune's figures into a running total (nested dicts of numbers)."""
+def _add(total: dict[str, Any], part: dict[str, Any]) -> None:
     for key, value in part.items():
+        if key in TRAINING_DERIVED:
+            continue
         if isinstance(value, dict):
-            add_figures(total.setdefault(key, {}), value)
+            _add(total.setdefault(key, {}), value)
         else:
             total[key] = total.get(key, 0) + value
+
+
+def add_figures(total: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
+    """Add one commune's figures into a running total (nested dicts of numbers); the share of
+    staff trained is recomputed from the new sums, never added."""
+    _add(total, part)
+    if "training" in total:
+        derive_training(total)
     return total
 
 
@@ -87,6 +119,15 @@ async def _per_commune(ids: list[int], period: Period) -> dict[int, dict[str, An
     support, methadone, materials, orgs = await asyncio.gather(
         tasks.count_support(ids, period), tasks.count_methadone(ids, period),
         tasks.count_materials_and_topics(ids, period), tasks.count_by_organisation(ids, period))
+    # Training and counselling count commune by commune (their own modules), so a roll-up is
+    # the same sum as every other figure.
+    trainings = await asyncio.gather(*(training_figures([cid], period.start, period.end)
+                                       for cid in ids))
+    counsellings = await asyncio.gather(*(counselling_figures([cid], period.start, period.end)
+                                          for cid in ids))
+    for cid, tr, co in zip(ids, trainings, counsellings, strict=True):
+        per[cid]["training"] = tr
+        per[cid]["counselling"] = co
     for r in arrivals:
         fig(r)["people"]["arrived"] += int(r["n"] or 0)
     for r in at_end:

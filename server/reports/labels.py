@@ -7,7 +7,19 @@ so a new code shows up in a report before it has a label.
 
 from __future__ import annotations
 
-from schema.enums import Methadone, Support, Topic, label
+import enum
+
+from schema.enums import (
+    Asker,
+    Channel,
+    CounselAction,
+    CounselTopic,
+    Methadone,
+    Support,
+    Topic,
+    TrainingTopic,
+    label,
+)
 from server.i18n import N_, _
 from server.people.labels import category_label, end_reason_label
 
@@ -97,6 +109,30 @@ FIGURES = {
     "pending.visit": N_("Visits waiting for review"),
     "pending.talk": N_("Talks waiting for review"),
     "pending.referral": N_("Referrals waiting for review"),
+    "training.sessions": N_("Training sessions held"),
+    "training.participants": N_("Training participants (places taken)"),
+    "training.participants_staff": N_("Training participants: commune users"),
+    "training.participants_other": N_("Training participants: others"),
+    "training.staff_total": N_("Commune and village staff"),
+    "training.staff_trained": N_("Commune and village staff trained"),
+    "training.share_trained": N_("Share of staff trained (%)"),
+    "training.target_pct": N_("Target share of staff trained (%)"),
+    "training.target_met": N_("Training target met (1 = yes)"),
+    "training.by_topic": N_("Training sessions by topic"),
+    "training.by_organisation": N_("Training sessions by organiser"),
+    "training.pending": N_("Training sessions waiting for review"),
+    "counselling.contacts": N_("Counselling contacts"),
+    "counselling.by_channel": N_("Counselling contacts by channel"),
+    "counselling.by_asker": N_("Counselling contacts by who asked"),
+    "counselling.anonymous": N_("Anonymous counselling contacts"),
+    "counselling.by_topic": N_("Counselling contacts by topic"),
+    "counselling.by_action": N_("Counselling contacts by action"),
+    "counselling.referrals_made": N_("Counselling contacts that led to a referral"),
+    "counselling.referrals_linked": N_("Counselling referrals linked to their record"),
+    "counselling.referrals_completed": N_("Counselling referrals completed"),
+    "counselling.follow_up_needed": N_("Counselling contacts needing follow-up"),
+    "counselling.follow_up_open": N_("Counselling follow-ups still open at period end"),
+    "counselling.pending": N_("Counselling contacts waiting for review"),
     "rates.coverage": N_("Coverage (%)"),
     "rates.post_rehab": N_("Post-rehab visited at frequency (%)"),
     "rates.referral_completion": N_("Referral completion rate (%)"),
@@ -104,6 +140,10 @@ FIGURES = {
     "referral_attended": N_("Referrals attended"),
     "referral_median_days": N_("Median days from referral to attendance"),
 }
+
+COUNSELLING_ENUMS: dict[str, type[enum.Enum]] = {
+    "counselling.by_channel": Channel, "counselling.by_asker": Asker,
+    "counselling.by_topic": CounselTopic, "counselling.by_action": CounselAction}
 
 
 def _pick(table: dict[str, str], code: str) -> str:
@@ -132,6 +172,12 @@ def code_label(group: str, code: str) -> str:
         return label(Topic, code)
     if group == "by_org":
         return org_label(code)
+    if group == "training.by_topic":
+        return label(TrainingTopic, code)
+    if group == "training.by_organisation":
+        return code or _("Not named")
+    if group in COUNSELLING_ENUMS:
+        return label(COUNSELLING_ENUMS[group], code)
     return code
 
 

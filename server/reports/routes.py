@@ -19,6 +19,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import URLEncodedBody
 from litestar.response import Redirect, Template
 
+from server.counselling.report import counselling_report_context
 from server.i18n import _
 from server.reports import finals as snapshots
 from server.reports import labels, queries
@@ -34,6 +35,7 @@ from server.reports.periods import (
 )
 from server.reports.svg import bar_chart
 from server.reports.xlsx import workbook_bytes
+from server.training.report import training_report_context
 from server.web import SignedIn, db_id, page
 
 REPORTERS = {"roles": ("official", "supervisor")}
@@ -107,7 +109,10 @@ def _context(user: SignedIn, report: dict[str, Any], period: Period,
             "detail": detail, "figure_label": labels.figure_label,
             "code_label": labels.code_label, "chart": _chart, "entries_link": entries_link,
             "query": report_query(area_id, period), "kinds": KINDS, "vn_date": vn_date,
-            "vn_time": vn_time, **extra}
+            "vn_time": vn_time,
+            # The training and counselling sections are their modules' own partials.
+            **training_report_context(report["totals"]["training"]),
+            **counselling_report_context(report["totals"]["counselling"]), **extra}
 
 
 async def _chooser(request: Request, user: SignedIn, form: PeriodIn,

@@ -4,8 +4,9 @@ nữ…"). Generated in the reader's language through gettext with plural forms,
 report dict the tables show (live, or frozen in a finalised version).
 
 `results(report)` → [(heading, [sentence, …]), …]; `situation(report)` → [sentence, …].
-Training and counselling contacts are counted by server/training/ and server/counselling/:
-their tasks go where `results` marks it, from their own keys of report["totals"].
+Training and counselling contacts are counted by server/training/ and server/counselling/;
+their tasks close `results`, from their own keys of report["totals"] (`training`,
+`counselling`).
 """
 
 from __future__ import annotations
@@ -155,6 +156,49 @@ def results(report: dict[str, Any]) -> list[tuple[str, list[str]]]:
                                              o["referrals"]) % {"num": o["referrals"]}})
     if orgs:
         sections.append((_("Work of the organisations"), orgs))
-    # ---- Training sessions and counselling contacts (server/training/, server/counselling/)
-    # add their (heading, sentences) here, after the organisations, from their own totals.
+    sections.append((_("Training of commune and village staff"), _training(t["training"])))
+    sections.append((_("Counselling contacts"), _counselling(t["counselling"])))
     return sections
+
+
+def _nonzero(counter: dict[str, int]) -> dict[str, int]:
+    return {code: n for code, n in counter.items() if n}
+
+
+def _training(tr: dict[str, Any]) -> list[str]:
+    """"Tổ chức 3 buổi tập huấn với 24 lượt người tham dự; 12/15 cán bộ … (80%…)"."""
+    out = [ngettext("Organised %(num)s training session with %(participants)s participants; "
+                    "%(trained)s of %(staff)s commune and village staff were trained "
+                    "(%(rate)s; target over %(target)s%%).",
+                    "Organised %(num)s training sessions with %(participants)s participants; "
+                    "%(trained)s of %(staff)s commune and village staff were trained "
+                    "(%(rate)s; target over %(target)s%%).", tr["sessions"])
+           % {"num": tr["sessions"], "participants": tr["participants"],
+              "trained": tr["staff_trained"], "staff": tr["staff_total"],
+              "rate": _pct(tr["share_trained"]), "target": tr["target_pct"]}]
+    if _nonzero(tr["by_topic"]):
+        out.append(_("Training topics: %(list)s.")
+                   % {"list": _list("training.by_topic", _nonzero(tr["by_topic"]),
+                                    ("%(num)s session", "%(num)s sessions"))})
+    return out
+
+
+def _counselling(co: dict[str, Any]) -> list[str]:
+    out = [ngettext("%(num)s counselling contact was answered.",
+                    "%(num)s counselling contacts were answered.", co["contacts"])
+           % {"num": co["contacts"]}]
+    for key, text in (("by_channel", _("By channel: %(list)s.")),
+                      ("by_asker", _("Who asked: %(list)s.")),
+                      ("by_topic", _("By topic: %(list)s.")),
+                      ("by_action", _("What was done: %(list)s."))):
+        if _nonzero(co[key]):
+            out.append(text % {"list": _list(f"counselling.{key}", _nonzero(co[key]))})
+    out.append(ngettext("%(num)s contact led to a referral to a service, %(done)s of them "
+                        "completed; %(follow)s needed follow-up, %(open)s still open at the "
+                        "end of the period.",
+                        "%(num)s contacts led to a referral to a service, %(done)s of them "
+                        "completed; %(follow)s needed follow-up, %(open)s still open at the "
+                        "end of the period.", co["referrals_made"])
+               % {"num": co["referrals_made"], "done": co["referrals_completed"],
+                  "follow": co["follow_up_needed"], "open": co["follow_up_open"]})
+    return out

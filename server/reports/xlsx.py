@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 from openpyxl import Workbook
@@ -18,7 +19,8 @@ BOLD = Font(bold=True)
 
 
 def _sheet(wb: Workbook, title: str, header: tuple[str, ...] = ()) -> Worksheet:
-    ws = wb.create_sheet(title=title[:31])
+    # Excel refuses these characters in a sheet's name (a translation might use one).
+    ws = wb.create_sheet(title=re.sub(r"[\\/*?:\[\]]", " ", title)[:31])
     ws.column_dimensions["A"].width = 52
     for col in "BCDEFG":
         ws.column_dimensions[col].width = 14
@@ -127,6 +129,26 @@ def workbook_bytes(report: dict[str, Any]) -> bytes:
     for code, o in sorted(report["totals"]["by_org"].items()):
         orgs.append([org_label(code), o.get("visits", 0), o.get("talks", 0),
                      o.get("attendees", 0), o.get("referrals", 0)])
+    # Training and counselling contacts (server/training/, server/counselling/), last for the
+    # same reason; the share is the area's Σ trained ÷ Σ staff, as on the page.
+    training = _sheet(wb, _("Training"), (_("Figure"), _("Number")))
+    _figures(training, report, [f"training.{k}" for k in (
+        "sessions", "participants", "participants_staff", "participants_other", "staff_total",
+        "staff_trained", "share_trained", "target_pct", "by_topic", "by_organisation",
+        "pending")])
+    counselling = _sheet(wb, _("Counselling"), (_("Figure"), _("Number")))
+    _figures(counselling, report, [f"counselling.{k}" for k in (
+        "contacts", "by_channel", "by_asker", "by_topic", "by_action", "referrals_made",
+        "referrals_linked", "referrals_completed", "follow_up_needed", "follow_up_open",
+        "pending")])
+    if report.get("by_commune"):
+        communes = _sheet(wb, _("Training by commune"), (
+            _("Commune"), _("Training sessions"), _("Staff trained"), _("Staff"),
+            _("Share trained (%)"), _("Counselling contacts"), _("Referrals")))
+        for c in report["by_commune"]:
+            tr, co = c["figures"]["training"], c["figures"]["counselling"]
+            communes.append([c["name"], tr["sessions"], tr["staff_trained"], tr["staff_total"],
+                             tr["share_trained"], co["contacts"], co["referrals_made"]])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -16,3 +16,22 @@ function markNav() {
 }
 markNav();
 document.addEventListener("htmx:afterSettle", markNav);
+
+// Offline, a boosted link or GET form is an XHR the service worker does not answer (it serves
+// navigations only): go there as a plain navigation instead, which the worker answers from
+// the cached shell (the offline home, the blank forms). Writes are never replayed this way.
+document.addEventListener("htmx:sendError", (e) => {
+  const d = e.detail || {};
+  if (!d.boosted || !d.requestConfig || d.requestConfig.verb !== "get") return;
+  window.location.assign((d.pathInfo && d.pathInfo.finalRequestPath) || d.requestConfig.path);
+});
+
+// Say plainly when the phone is offline (records still save, to the phone).
+function showOnline() {
+  const banner = document.getElementById("offline-banner");
+  if (banner) banner.hidden = navigator.onLine;
+}
+showOnline();
+window.addEventListener("online", showOnline);
+window.addEventListener("offline", showOnline);
+document.addEventListener("htmx:afterSettle", showOnline);

@@ -26,12 +26,24 @@ document.addEventListener("htmx:sendError", (e) => {
   window.location.assign((d.pathInfo && d.pathInfo.finalRequestPath) || d.requestConfig.path);
 });
 
-// Say plainly when the phone is offline (records still save, to the phone).
-function showOnline() {
+// Say plainly when the phone is offline (records still save, to the phone). navigator.onLine
+// is not enough (it stays true on a network that answers nothing), so the page also asks
+// the server's health check, which the service worker never answers from its cache.
+let probeTimer = null;
+function setOffline(offline) {
   const banner = document.getElementById("offline-banner");
-  if (banner) banner.hidden = navigator.onLine;
+  if (banner) banner.hidden = !offline;
+  clearTimeout(probeTimer);
+  if (offline) probeTimer = setTimeout(probe, 30000);  // until the network is back
 }
-showOnline();
-window.addEventListener("online", showOnline);
-window.addEventListener("offline", showOnline);
-document.addEventListener("htmx:afterSettle", showOnline);
+function probe() {
+  if (!document.getElementById("offline-banner")) return;
+  if (!navigator.onLine) { setOffline(true); return; }
+  fetch("/healthz", { cache: "no-store", credentials: "omit" })
+    .then(() => setOffline(false), () => setOffline(true));
+}
+probe();
+window.addEventListener("online", probe);
+window.addEventListener("offline", () => setOffline(true));
+document.addEventListener("htmx:sendError", () => setOffline(true));
+document.addEventListener("htmx:afterSettle", probe);

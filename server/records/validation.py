@@ -124,16 +124,6 @@ def validate_fields(cls: type[msgspec.Struct], data: Any) -> \
         return None, {"_": str(exc)}, cleaned
 
 
-def shown(cls: type[msgspec.Struct], name: str, typed: dict[str, Any]) -> bool:
-    """Whether field `name` is asked, given the answers (its `show_if`; defaults count)."""
-    spec = next(f for f in form_fields(cls) if f.name == name)
-    if not spec.show_if:
-        return True
-    defaults = {f.name: f.default for f in _fields(cls)}
-    return all(_as_text(typed.get(k, defaults.get(k))) == _as_text(v)
-               for k, v in spec.show_if.items())
-
-
 def check_rules(cls: type[msgspec.Struct], typed: dict[str, Any], errors: dict[str, str]) -> None:
     """The declared checks beyond one field's type, on the converted values; a field that
     already has an error keeps it (one error per field)."""

@@ -16,3 +16,34 @@ function markNav() {
 }
 markNav();
 document.addEventListener("htmx:afterSettle", markNav);
+
+// Offline, a boosted link or GET form is an XHR the service worker does not answer (it serves
+// navigations only): go there as a plain navigation instead, which the worker answers from
+// the cached shell (the offline home, the blank forms). Writes are never replayed this way.
+document.addEventListener("htmx:sendError", (e) => {
+  const d = e.detail || {};
+  if (!d.boosted || !d.requestConfig || d.requestConfig.verb !== "get") return;
+  window.location.assign((d.pathInfo && d.pathInfo.finalRequestPath) || d.requestConfig.path);
+});
+
+// Say plainly when the phone is offline (records still save, to the phone). navigator.onLine
+// is not enough (it stays true on a network that answers nothing), so the page also asks
+// the server's health check, which the service worker never answers from its cache.
+let probeTimer = null;
+function setOffline(offline) {
+  const banner = document.getElementById("offline-banner");
+  if (banner) banner.hidden = !offline;
+  clearTimeout(probeTimer);
+  if (offline) probeTimer = setTimeout(probe, 30000);  // until the network is back
+}
+function probe() {
+  if (!document.getElementById("offline-banner")) return;
+  if (!navigator.onLine) { setOffline(true); return; }
+  fetch("/healthz", { cache: "no-store", credentials: "omit" })
+    .then(() => setOffline(false), () => setOffline(true));
+}
+probe();
+window.addEventListener("online", probe);
+window.addEventListener("offline", () => setOffline(true));
+document.addEventListener("htmx:sendError", () => setOffline(true));
+document.addEventListener("htmx:afterSettle", probe);

@@ -492,6 +492,15 @@ async function onSubmit(event) {
   if (!form || !USER) return;
   event.preventDefault();
   event.stopPropagation();
+  // Checked on the phone first, against the rules the server rendered from schema/
+  // (validate.js): an invalid record never enters the outbox; every error shows at once.
+  const check = window.formCheck;
+  if (check) {
+    check.applySkips(form);
+    const errors = check.check(form);
+    check.show(form, errors);
+    if (Object.keys(errors).length) return;
+  }
   const data = formData(form);
   const idInput = form.querySelector("input[name=id]");
   const version = Number((form.querySelector("input[name=version]") || {}).value || 1);
@@ -521,6 +530,14 @@ async function prefillFromOutbox() {
   form.querySelector("input[name=id]").value = rec.id;
   const v = form.querySelector("input[name=version]");
   if (v) v.value = rec.version;
+  // The form shows what the record holds, nothing else: a field left empty stays empty (the
+  // blank form's defaults, such as a planned next-visit date, are not the user's answer).
+  for (const el of form.elements) {
+    if (!el.name || el.type === "hidden" || el.type === "submit" || el.name in rec.data) continue;
+    if (el.type === "checkbox" || el.type === "radio") el.checked = false;
+    else if (el.tagName === "SELECT") el.value = [...el.options].some((o) => o.value === "") ? "" : el.value;
+    else el.value = "";
+  }
   for (const [name, value] of Object.entries(rec.data)) {
     // A participant list not filled yet takes the choice when it is (fillUserPickers).
     form.querySelectorAll(`[data-users-picker][data-name="${name}"]`).forEach((host) => {
@@ -533,14 +550,20 @@ async function prefillFromOutbox() {
       else el.value = value;
     });
   }
+  if (window.formCheck) {
+    window.formCheck.refresh(form);
+    // The server's errors next to their fields, each once (validate.js).
+    window.formCheck.show(form, rec.errors || {});
+    return;
+  }
+  form.querySelectorAll(".field-error").forEach((p) => p.remove());
   for (const [name, message] of Object.entries(rec.errors || {})) {
-    const el = form.querySelector(`[name="${name}"]`);
-    if (!el) continue;
-    el.setAttribute("aria-invalid", "true");
+    const box = form.querySelector(`#field-${CSS.escape(name)}`);
+    if (!box) continue;
     const p = document.createElement("p");
     p.className = "field-error";
     p.textContent = message;
-    el.closest("label, fieldset, div")?.after(p);
+    box.appendChild(p);
   }
 }
 
@@ -663,7 +686,8 @@ async function renderList() {
     if (r.status === "attention") {
       const why = document.createElement("div");
       why.className = "form-error";
-      const details = Object.entries(r.errors || {}).map(([k, v]) => `${k}: ${v}`).join("; ");
+      // Messages only, each once: never a field's code; "Fix" shows each next to its field.
+      const details = [...new Set(Object.values(r.errors || {}))].join(" ");
       why.textContent = [r.reason, details].filter(Boolean).join(" — ");
       item.appendChild(why);
       const fix = document.createElement("a");

@@ -86,6 +86,13 @@ self.addEventListener("fetch", (event) => {
     })());
     return;
   }
+  if (ASSETS.includes(url.pathname)) {
+    // Unversioned assets (the manifest): the network when there is one, else the copy
+    // cached at install, so the app stays installable and named offline.
+    event.respondWith(fetch(req).catch(() => caches.match(url.pathname, { cacheName: CACHE })
+      .then((hit) => hit || Response.error())));
+    return;
+  }
   if (url.pathname.startsWith("/static/")) {
     // Versioned names: the cache is always right; the network only on a miss.
     event.respondWith(caches.match(req, { cacheName: CACHE }).then((hit) => hit || fetch(req).then((res) => {

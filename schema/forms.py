@@ -18,7 +18,7 @@ import msgspec
 import msgspec.inspect as mi
 
 from schema.enums import choices
-from schema.text import translated
+from schema.text import N_, translated
 
 TEXTAREA_OVER = 200  # strings that may be longer than this get a textarea
 
@@ -33,6 +33,8 @@ class FormField:
     enum: type[enum.Enum] | None = None
     multiple: bool = False
     nullable: bool = False  # None is allowed: a select offers "—"
+    show_if: dict[str, Any] | None = None  # asked only when these answers hold (skip logic)
+    not_future: bool = False  # a date that cannot be after today in Vietnam
 
     @property
     def optional(self) -> bool:
@@ -120,8 +122,68 @@ def form_fields(cls: type[msgspec.Struct]) -> tuple[FormField, ...]:
             widget = widget or "hidden"
         out.append(FormField(name=f.name, title=schema.get("title", ""), widget=widget,
                              required=f.required, attrs=attrs, enum=enum_cls,
-                             multiple=multiple, nullable=nullable))
+                             multiple=multiple, nullable=nullable,
+                             show_if=extra.get("show_if"),
+                             not_future=bool(extra.get("not_future"))))
     return tuple(out)
+
+
+# The field messages, shared by the server's checks (server.records.validation) and the
+# phone's (pwa/validate.js, through `form_rules`): one text, whoever finds the error.
+MESSAGES = {
+    "required": N_("This field is required."),
+    "text": N_("Enter text."),
+    "max_length": N_("At most %(n)s characters."),
+    "format": N_("Not in the expected format."),
+    "number": N_("Enter a whole number from %(min)s to %(max)s."),
+    "date": N_("Enter a valid date."),
+    "choice": N_("Choose one of the options."),
+    "min_chosen": N_("Choose at least one."),
+    "choices": N_("Choose from the options."),
+    "bool": N_("Choose yes or no."),
+    "invalid": N_("This value is not valid."),
+    "future": N_("The date cannot be in the future."),
+    "correct_below": N_("Please correct the fields marked below."),
+}
+
+
+def form_rules(cls: type[msgspec.Struct], today: dt.date) -> dict[str, Any]:
+    """What the phone needs to check a record of `cls` as the server would, as JSON for the
+    form's `<script type="application/json">` block: each field's type and constraints (from
+    the msgspec Meta), its skip logic, the cross-field rules of `schema.records.RULES`, and
+    every message translated into the page's language. `today` (Vietnam) lets the phone tell
+    how stale a cached blank form is."""
+    from schema.records import RULES  # schema.records imports nothing from here
+
+    info = mi.type_info(cls)
+    assert isinstance(info, mi.StructType)
+    fields: dict[str, Any] = {}
+    for spec, f in zip(form_fields(cls), info.fields, strict=True):
+        t, _n, _s, _e = _unwrap(f.type)
+        rule: dict[str, Any] = {"label": spec.label, "required": spec.required}
+        if isinstance(t, mi.StrType):
+            rule.update(type="str", maxLength=t.max_length, minLength=t.min_length or None,
+                        pattern=t.pattern)
+        elif isinstance(t, mi.IntType):
+            rule.update(type="int", min=spec.attrs.get("min"), max=spec.attrs.get("max"))
+        elif isinstance(t, mi.DateType):
+            rule.update(type="date", notFuture=spec.not_future)
+        elif isinstance(t, mi.EnumType):
+            rule.update(type="enum", choices=[str(m.value) for m in t.cls])
+        elif isinstance(t, mi.ListType):
+            rule.update(type="list", minLength=t.min_length or None, maxLength=t.max_length)
+        elif isinstance(t, mi.BoolType):
+            rule.update(type="bool")
+        else:
+            rule.update(type="other")
+        if spec.show_if:
+            rule["showIf"] = {k: _as_text(v) for k, v in spec.show_if.items()}
+        fields[f.name] = {k: v for k, v in rule.items() if v is not None}
+    rules = [{**r, "message": translated(r["message"]),
+              **({"when": {k: _as_text(v) for k, v in r["when"].items()}} if "when" in r else {})}
+             for r in RULES.get(cls, ())]
+    return {"today": today.isoformat(), "fields": fields, "rules": rules,
+            "messages": {k: translated(v) for k, v in MESSAGES.items()}}
 
 
 def form_values(cls: type[msgspec.Struct], data: dict[str, Any] | None = None) -> \

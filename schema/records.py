@@ -50,6 +50,11 @@ def _m(title: str, **kw: Any) -> msgspec.Meta:
 
 
 Date = Annotated[dt.date, _m(N_("Date"))]
+
+
+def _day(title: str) -> Any:
+    """A date that cannot be after today in Vietnam (checked on the server and the phone)."""
+    return Annotated[dt.date, _m(title, extra={"not_future": True})]
 PersonRef = Annotated[int, _m(N_("Person supported"), ge=1, le=2**31 - 1,
                               extra={"widget": "person"})]
 ShortText = Annotated[str, _m(N_("Text"), max_length=500)]
@@ -65,11 +70,13 @@ def _count(title: str) -> Any:
 
 class VisitIn(msgspec.Struct, kw_only=True):
     person: PersonRef
-    date: Annotated[dt.date, _m(N_("Date of the visit"))]
+    date: _day(N_("Date of the visit"))  # type: ignore[valid-type]
     visit_kind: Annotated[VisitKind, _m(N_("Kind of contact"), extra={"widget": "radio"})] = \
         VisitKind.home
     met: Annotated[bool, _m(N_("Met the person?"))] = True
-    not_met_reason: Annotated[NotMetReason, _m(N_("Why not met"))] | None = None
+    # Asked only when the person was not met (skip logic: `show_if`, see schema.forms).
+    not_met_reason: Annotated[NotMetReason, _m(N_("Why not met"),
+                                               extra={"show_if": {"met": False}})] | None = None
     health: _text(N_("Health"), 1000) = ""  # type: ignore[valid-type]
     work: _text(N_("Work and income"), 1000) = ""  # type: ignore[valid-type]
     family: _text(N_("Family"), 1000) = ""  # type: ignore[valid-type]
@@ -85,7 +92,7 @@ class VisitIn(msgspec.Struct, kw_only=True):
 
 
 class TalkIn(msgspec.Struct, kw_only=True):
-    date: Annotated[dt.date, _m(N_("Date of the session"))]
+    date: _day(N_("Date of the session"))  # type: ignore[valid-type]
     village: Annotated[int, _m(N_("Village"), ge=1, le=2**31 - 1, extra={"widget": "village"})]
     setting: Annotated[Setting, _m(N_("Setting"))] = Setting.community
     format: Annotated[TalkFormat, _m(N_("Format"))] = TalkFormat.talk
@@ -107,7 +114,7 @@ class ReferralIn(msgspec.Struct, kw_only=True):
                                      max_length=60)] = ""
     contact_sex: Annotated[Sex, _m(N_("Contact's sex"))] | None = None
     contact_age_band: Annotated[AgeBand, _m(N_("Contact's age band"))] | None = None
-    date: Annotated[dt.date, _m(N_("Date of the referral"))]
+    date: _day(N_("Date of the referral"))  # type: ignore[valid-type]
     service: Annotated[Service, _m(N_("Service"))]
     provider: Annotated[int, _m(N_("Receiving provider"), ge=1, le=2**31 - 1,
                                 extra={"widget": "provider"})] | None = None
@@ -120,8 +127,9 @@ class ReferralIn(msgspec.Struct, kw_only=True):
 class ReferralStatusIn(msgspec.Struct, kw_only=True):
     referral: Annotated[uuid.UUID, _m(N_("Referral"), extra={"widget": "hidden"})]
     status: Annotated[RefStatus, _m(N_("New status"))]
-    outcome: Annotated[RefOutcome, _m(N_("Outcome (when closed)"))] | None = None
-    date: Annotated[dt.date, _m(N_("Date of this step"))]
+    outcome: Annotated[RefOutcome, _m(N_("Outcome (when closed)"),
+                                      extra={"show_if": {"status": "closed"}})] | None = None
+    date: _day(N_("Date of this step"))  # type: ignore[valid-type]
     note: _text(N_("Note"), 500) = ""  # type: ignore[valid-type]
 
 
@@ -240,7 +248,7 @@ UserRef = Annotated[int, _m(N_("User"), ge=1, le=2**31 - 1)]
 
 
 class TrainingIn(msgspec.Struct, kw_only=True):
-    date: Annotated[dt.date, _m(N_("Date of the training"))]
+    date: _day(N_("Date of the training"))  # type: ignore[valid-type]
     title: Annotated[str, _m(N_("Title"), min_length=1, max_length=200)]
     topics: Annotated[list[TrainingTopic], _m(N_("Topics"), min_length=1,
                                               max_length=len(TrainingTopic))]
@@ -260,7 +268,7 @@ class CounsellingIn(msgspec.Struct, kw_only=True):
     """A counselling contact. There is deliberately no field for a caller's name or number:
     the only identity it can hold is a registered person, and never for an anonymous caller."""
 
-    date: Annotated[dt.date, _m(N_("Date of the contact"))]
+    date: _day(N_("Date of the contact"))  # type: ignore[valid-type]
     time: Annotated[str, _m(N_("Time"), pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
                             extra={"widget": "time"})]
     channel: Annotated[Channel, _m(N_("Channel"), extra={"widget": "radio"})] = Channel.hotline
@@ -274,7 +282,8 @@ class CounsellingIn(msgspec.Struct, kw_only=True):
     referral: Annotated[uuid.UUID, _m(N_("The referral made"),
                                       extra={"widget": "referral"})] | None = None
     follow_up: Annotated[bool, _m(N_("Follow-up needed?"))] = False
-    follow_up_note: _text(N_("What to follow up"), 500) = ""  # type: ignore[valid-type]
+    follow_up_note: Annotated[str, _m(N_("What to follow up"), max_length=500, extra={
+        "widget": "textarea", "show_if": {"follow_up": True}})] = ""
     notes: _text(N_("Notes"), 2000) = ""  # type: ignore[valid-type]
 
 
@@ -300,3 +309,27 @@ INPUTS.update(training=TrainingIn, counselling=CounsellingIn)
 SUBMITS.update(training=TrainingSubmit, counselling=CounsellingSubmit)
 OUTPUTS.update(training=TrainingOut, counselling=CounsellingOut)
 EntryOut = VisitOut | TalkOut | ReferralOut | TrainingOut | CounsellingOut  # type: ignore[assignment,misc]
+
+
+# ---------------------------------------------------------------- rules across fields
+# Declared once: the server applies them (server.records.validation.check_rules) and every form
+# carries them to the phone in its rules block (schema.forms.form_rules), where pwa/validate.js
+# checks a record before it enters the outbox, offline too, with the same messages.
+#   required — `field` must be given when every answer in `when` holds;
+#   not_more — `field` may not exceed `other` (message gets %(n)s = other's value);
+#   after — the date `field` must be after the date `other`;
+#   within_days — the date `field` at most `days` days after the date `other`.
+
+PARTS = ("attendees_women", "attendees_under30", "attendees_students")
+RULES: dict[type[msgspec.Struct], tuple[dict[str, Any], ...]] = {
+    VisitIn: (
+        {"check": "required", "field": "not_met_reason", "when": {"met": False},
+         "message": N_("Say why you did not meet.")},
+        {"check": "after", "field": "next_visit_date", "other": "date",
+         "message": N_("The next visit must be after this one.")},
+        {"check": "within_days", "field": "next_visit_date", "other": "date", "days": 366,
+         "message": N_("Plan the next visit within a year.")},
+    ),
+    TalkIn: tuple({"check": "not_more", "field": part, "other": "attendees_total",
+                   "message": N_("Cannot be more than the total (%(n)s).")} for part in PARTS),
+}

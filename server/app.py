@@ -56,7 +56,8 @@ def _domain_routes() -> list[Any]:
     return handlers
 
 
-SW_ASSETS = ("app.css", "app.js", "outbox.js", "passkey.js", "vendor/htmx-2.0.11.min.js",
+SW_ASSETS = ("app.css", "app.js", "outbox.js", "passkey.js", "validate.js",
+             "vendor/htmx-2.0.11.min.js",
              "vendor/simplewebauthn-browser-14.0.0.umd.min.js", "icons/icon-192.png",
              "icons/icon-512.png", "icons/icon-512-maskable.png")
 SW_SHELL = ("/app", "/outbox", "/visits/new?shell=1", "/talks/new?shell=1",

@@ -18,7 +18,7 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
 from schema.enums import label
-from schema.forms import form_fields, form_values
+from schema.forms import form_fields, form_rules, form_values
 from schema.records import INPUTS, SubmitResult
 from server.i18n import _
 from server.parse import parse_datetime, parse_int
@@ -65,11 +65,16 @@ def render_form(request: Request, kind: str, *, values: dict[str, Any], env: dic
                 errors: dict[str, str], context: dict[str, Any], status: int = 200,
                 form_error: str = "") -> Template:
     cls = INPUTS[kind]
+    today = vn_today()
+    # A blank new form (what the service worker caches): the phone moves its dates to its
+    # own today when it is opened later (pwa/validate.js). Never a form with answers in it.
+    fresh = status == 200 and not errors and not form_error and str(env.get("version")) == "1"
     response = page(request, "records/form.html", kind=kind, fields=form_fields(cls),
                     values=form_values(cls, values), env=env, errors=errors,
                     form_error=form_error or (_("Please correct the fields marked below.")
                                               if errors else ""),
-                    today=vn_today().isoformat(), **context)
+                    rules=form_rules(cls, today), fresh=fresh, today=today.isoformat(),
+                    **context)
     response.status_code = status
     return response
 

@@ -125,25 +125,12 @@ async def _check_visit(user: CurrentUser, typed: dict[str, Any], errors: dict[st
                        person: dict[str, Any] | None) -> None:
     _date_checks(errors, typed, "date", person["start_date"] if person else None,
                  _("The date is before this person entered the register (%(date)s)."))
-    if typed.get("met") is False and not typed.get("not_met_reason") \
-            and "not_met_reason" not in errors:
-        errors["not_met_reason"] = _("Say why you did not meet.")
-    nxt, day = typed.get("next_visit_date"), typed.get("date")
-    if isinstance(nxt, dt.date) and isinstance(day, dt.date) and "next_visit_date" not in errors:
-        if nxt <= day:
-            errors["next_visit_date"] = _("The next visit must be after this one.")
-        elif nxt > day + dt.timedelta(days=366):
-            errors["next_visit_date"] = _("Plan the next visit within a year.")
+    # The reason when not met and the next visit's window: schema.records.RULES.
 
 
 async def _check_talk(user: CurrentUser, typed: dict[str, Any], errors: dict[str, str]) -> None:
     _date_checks(errors, typed, "date", None, "")
-    total = typed.get("attendees_total")
-    if isinstance(total, int) and "attendees_total" not in errors:
-        for part in ("attendees_women", "attendees_under30", "attendees_students"):
-            value = typed.get(part)
-            if isinstance(value, int) and value > total and part not in errors:
-                errors[part] = _("Cannot be more than the total (%(n)s).") % {"n": total}
+    # Parts of the attendees not more than the total: schema.records.RULES.
     org = typed.get("organisation")
     if isinstance(org, int) and not await Organisation.exists().where(Organisation.id == org):
         errors["organisation"] = _("Choose an organisation from the list.")

@@ -2,8 +2,11 @@
 
 msgspec stops at the first error, so each field is converted on its own against its annotated
 type from `schema/` (the same constraints the form and the JSON Schema show); the message is
-chosen from the constraint that failed. Checks that need the database (dates against the
-register, attendee parts, access) live in `server.records.queries`.
+chosen from the constraint that failed. Then the rules declared in `schema/` beyond one
+field's type (dates not after today, `schema.records.RULES`) — the same ones, with the same
+messages, that the phone applies before a record enters its outbox (pwa/validate.js).
+Checks that need the database (dates against the register, access) live in
+`server.records.queries`.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from zoneinfo import ZoneInfo
 import msgspec
 import msgspec.inspect as mi
 
-from schema.forms import _unwrap
+from schema.forms import MESSAGES, _as_text, _unwrap, form_fields
+from schema.records import RULES
 from server.i18n import _
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -49,27 +53,27 @@ def _message(t: mi.Type, value: Any) -> str:
     inner, _nullable, _s, _e = _unwrap(t)
     if isinstance(inner, mi.StrType):
         if not isinstance(value, str):
-            return _("Enter text.")
+            return _(MESSAGES["text"])
         if inner.max_length is not None and len(value) > inner.max_length:
-            return _("At most %(n)s characters.") % {"n": inner.max_length}
+            return _(MESSAGES["max_length"]) % {"n": inner.max_length}
         if inner.min_length and len(value) < inner.min_length:
-            return _("This field is required.")
-        return _("Not in the expected format.")
+            return _(MESSAGES["required"])
+        return _(MESSAGES["format"])
     if isinstance(inner, mi.IntType):
-        return _("Enter a whole number from %(min)s to %(max)s.") % {
+        return _(MESSAGES["number"]) % {
             "min": inner.ge if inner.ge is not None else "", "max": inner.le
             if inner.le is not None else ""}
     if isinstance(inner, mi.DateType):
-        return _("Enter a valid date.")
+        return _(MESSAGES["date"])
     if isinstance(inner, mi.EnumType):
-        return _("Choose one of the options.")
+        return _(MESSAGES["choice"])
     if isinstance(inner, mi.ListType):
         if isinstance(value, list) and inner.min_length and len(value) < inner.min_length:
-            return _("Choose at least one.")
-        return _("Choose from the options.")
+            return _(MESSAGES["min_chosen"])
+        return _(MESSAGES["choices"])
     if isinstance(inner, mi.BoolType):
-        return _("Choose yes or no.")
-    return _("This value is not valid.")
+        return _(MESSAGES["bool"])
+    return _(MESSAGES["invalid"])
 
 
 def _clean(value: Any) -> Any:
@@ -101,19 +105,49 @@ def validate_fields(cls: type[msgspec.Struct], data: Any) -> \
     for f in _fields(cls):
         value = _clean(data.get(f.name))
         if _has_nul(value):  # nobody types a NUL, and PostgreSQL cannot store one
-            errors[f.name] = _("This value is not valid.")
+            errors[f.name] = _(MESSAGES["invalid"])
             continue
         if value is None or value == "":
             if f.required:
-                errors[f.name] = _("This field is required.")
+                errors[f.name] = _(MESSAGES["required"])
             continue
         try:
             cleaned[f.name] = msgspec.convert(value, hints[f.name], strict=False)
         except (msgspec.ValidationError, TypeError, ValueError, OverflowError):
             errors[f.name] = _message(f.type, value)
+    check_rules(cls, cleaned, errors)
     if errors:
         return None, errors, cleaned
     try:
         return msgspec.convert(cleaned, cls, strict=False), {}, cleaned
     except (msgspec.ValidationError, TypeError, ValueError) as exc:  # pragma: no cover
         return None, {"_": str(exc)}, cleaned
+
+
+def check_rules(cls: type[msgspec.Struct], typed: dict[str, Any], errors: dict[str, str]) -> None:
+    """The declared checks beyond one field's type, on the converted values; a field that
+    already has an error keeps it (one error per field)."""
+    today = vn_today()
+    for spec in form_fields(cls):
+        day = typed.get(spec.name)
+        if spec.not_future and spec.name not in errors and isinstance(day, dt.date) \
+                and day > today:
+            errors[spec.name] = _(MESSAGES["future"])
+    for rule in RULES.get(cls, ()):
+        name, other = rule["field"], rule.get("other", "")
+        if name in errors or other in errors:
+            continue
+        value, against = typed.get(name), typed.get(other)
+        check = rule["check"]
+        if check == "required":
+            when = all(_as_text(typed.get(k)) == _as_text(v) for k, v in rule["when"].items())
+            if when and value in (None, "", []):
+                errors[name] = _(rule["message"])
+        elif check == "not_more":
+            if isinstance(value, int) and isinstance(against, int) and value > against:
+                errors[name] = _(rule["message"]) % {"n": against}
+        elif isinstance(value, dt.date) and isinstance(against, dt.date):
+            if check == "after" and value <= against:
+                errors[name] = _(rule["message"])
+            elif check == "within_days" and value > against + dt.timedelta(days=rule["days"]):
+                errors[name] = _(rule["message"])

@@ -1,0 +1,65 @@
+"""The rules block a record form carries to the phone is generated from schema/: a constraint
+changed in a Struct changes the block, skip logic and cross-field rules come from the
+declarations, and the server applies the same rules with the same messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+from typing import Annotated
+
+import msgspec
+
+from schema.forms import form_rules
+from schema.records import RULES, TalkIn, VisitIn
+
+DAY = dt.date(2026, 11, 28)
+
+
+def _block(page: str, kind: str) -> dict:
+    m = re.search(rf'<script type="application/json" id="rules-{kind}">(.*?)</script>', page,
+                  re.S)
+    assert m, "no rules block"
+    return json.loads(html.unescape(m.group(1)))
+
+
+class Note(msgspec.Struct, kw_only=True):
+    text: Annotated[str, msgspec.Meta(title="Text", max_length=30)] = ""
+
+
+class LongerNote(msgspec.Struct, kw_only=True):
+    text: Annotated[str, msgspec.Meta(title="Text", max_length=45)] = ""
+
+
+def test_a_changed_constraint_changes_the_block(app):
+    assert form_rules(Note, DAY)["fields"]["text"]["maxLength"] == 30
+    assert form_rules(LongerNote, DAY)["fields"]["text"]["maxLength"] == 45
+    visit = form_rules(VisitIn, DAY)
+    assert visit["fields"]["not_met_reason"]["showIf"] == {"met": "false"}
+    assert visit["fields"]["date"] == {"label": "Ngày thăm", "required": True, "type": "date",
+                                       "notFuture": True}
+    assert [r["field"] for r in visit["rules"]] == [r["field"] for r in RULES[VisitIn]]
+    talk = form_rules(TalkIn, DAY)
+    assert talk["fields"]["attendees_total"]["max"] == 100_000
+    assert {r["field"] for r in talk["rules"] if r["check"] == "not_more"} == \
+        {"attendees_women", "attendees_under30", "attendees_students"}
+    assert talk["messages"]["future"] == "Ngày không được ở tương lai."
+
+
+def test_the_form_carries_the_block_and_the_server_says_the_same(world, as_user, app):
+    from server.records.validation import validate_fields, vn_today
+
+    page = as_user(world["alice"]).get("/talks/new").text
+    block = _block(page, "talk")
+    assert block == form_rules(TalkIn, vn_today())
+    assert 'data-rules="rules-talk"' in page and "data-fresh" in page
+    assert 'maxlength="2000"' not in page.replace("data-maxlength", "")  # never cut silently
+    future = (vn_today() + dt.timedelta(days=1)).isoformat()
+    _obj, errors, _typed = validate_fields(TalkIn, {
+        "date": future, "village": 1, "topics": ["law"], "attendees_total": 5,
+        "attendees_women": 9})
+    women = next(r for r in block["rules"] if r["field"] == "attendees_women")
+    assert errors == {"date": block["messages"]["future"],
+                      "attendees_women": women["message"].replace("%(n)s", "5")}

@@ -256,9 +256,28 @@ def _path(template: str, value: str) -> str:
     return PARAM.sub(fill, template)
 
 
+def _forget_sign_in_attempts(client: Any = None) -> None:
+    """The sign-in rate limit is counted in the database (shared by app processes): the fuzz
+    sends far more passkey requests than a person could, so it starts each round afresh.
+
+    Inside a running TestClient the query goes through the client's own event loop: on
+    PostgreSQL the app's connection pool belongs to that loop and must not be used from
+    another (asyncpg connections are not shared across loops)."""
+    from server.auth.tables import SignInAttempts
+
+    async def forget() -> None:
+        await SignInAttempts.delete(force=True)
+
+    portal = getattr(client, "blocking_portal", None) if client is not None else None
+    if portal is not None:
+        portal.call(forget)
+    else:
+        run(forget())
+
+
 def _call(client: Persona, method: str, path: str, fields: dict[str, str]) -> Any:
     if path.startswith("/auth/"):  # the sign-in rate limit would answer 429 to the rest
-        _forget_sign_in_attempts()
+        _forget_sign_in_attempts(client.client)
     if method == "GET":  # a URL carries at most a few kB (servers and proxies cut it there)
         return client.get(path, params={k: v[:4000 // len(fields)] for k, v in fields.items()})
     return client.request(method, path, data=fields)
@@ -297,14 +316,6 @@ def test_html_routes_generated(personas: dict[str, Persona], server_errors: _Err
     _check(response, f"{role}: {method} {path} {fields}", server_errors)
 
 
-def _forget_sign_in_attempts() -> None:
-    """The sign-in rate limit is counted in the database (shared by app processes): the fuzz
-    sends far more passkey requests than a person could, so it starts each round afresh."""
-    from server.auth.tables import SignInAttempts
-
-    run(SignInAttempts.delete(force=True))
-
-
 def test_json_bodies_nested_deep(app: Any, personas: dict[str, Persona],
                                  server_errors: _Errors) -> None:
     """JSON nested thousands deep into every route that takes a JSON body."""
@@ -317,7 +328,7 @@ def test_json_bodies_nested_deep(app: Any, personas: dict[str, Persona],
                 response = personas[role].post(path, content=body,
                                                headers={"content-type": "application/json"})
                 _check(response, f"{role}: POST {path} {body[:30]!r}", server_errors)
-                _forget_sign_in_attempts()
+                _forget_sign_in_attempts(personas[role].client)
                 assert response.status_code in (400, 401, 403, 404, 413, 422), \
                     f"{path} {body[:30]!r} -> {response.status_code}"
 

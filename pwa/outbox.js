@@ -661,7 +661,8 @@ async function renderList() {
     badge.textContent = T[`status_${r.status}`] || r.status;
     const title = document.createElement("b");
     const person = r.person && people.get(String(r.person));
-    title.textContent = ` ${[r.title || r.kind, person ? person.name || person.display_name : "", r.date]
+    // The kind in words (never a code such as `referral_status`), in the page's language.
+    title.textContent = ` ${[T[`kind_${r.kind}`] || r.title || r.kind, person ? person.name || person.display_name : "", r.date]
       .filter(Boolean).join(" · ")}`;
     item.append(badge, title);
     if (r.status === "saved" && r.reason) {

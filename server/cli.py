@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+import warnings
+from pathlib import Path
 
 from piccolo.apps.migrations.commands.forwards import run_forwards
 
@@ -17,17 +20,51 @@ async def migrate(quiet: bool = False) -> None:
     import io
 
     out = io.StringIO()
-    with contextlib.redirect_stdout(out) if quiet else contextlib.nullcontext():
+    with contextlib.redirect_stdout(out) if quiet else contextlib.nullcontext(), \
+            warnings.catch_warnings():
+        # Piccolo warns that SQLite ignores column lengths on every fresh database: true, known
+        # (the app checks lengths itself) and alarming to a newcomer reading the start-up.
+        warnings.filterwarnings("ignore", message=".*SQLITE doesn't support changes in length")
         result = await run_forwards("all")
     if not result.success:
         print(out.getvalue(), result.message, file=sys.stderr)
         raise SystemExit(1)
 
 
+def _origin_file() -> Path:
+    """Where `scripts/serve` notes the origin it serves on, next to the database it serves, so
+    that `scripts/enrol-link` and `scripts/invite` print links for that server."""
+    from server.settings import settings
+
+    return Path(settings.sqlite_path).parent / "serve-origin"
+
+
+def link_origin() -> str:
+    """The origin printed links point at: PUBLIC_ORIGIN or PORT when set here, otherwise the
+    one the last `scripts/serve` on this database used, otherwise the default."""
+    from server.settings import settings
+
+    if os.environ.get("PUBLIC_ORIGIN") or os.environ.get("PORT"):
+        return settings.public_origin
+    try:
+        noted = _origin_file().read_text().strip()
+    except OSError:
+        noted = ""
+    return noted.rstrip("/") or settings.public_origin
+
+
+def link_for(token: str) -> str:
+    """An enrolment link (the path of `server.auth.queries.enrol_url`) at `link_origin()`."""
+    from server.auth.queries import enrol_url
+    from server.settings import settings
+
+    return link_origin() + enrol_url(token).removeprefix(settings.public_origin)
+
+
 async def demo_official_link() -> str | None:
     """A fresh enrolment link for the demo official of commune A while she has no passkey."""
     from server.areas.tables import Area, User
-    from server.auth.queries import create_invitation, enrol_url
+    from server.auth.queries import create_invitation
     from server.auth.tables import Credential
 
     commune = await Area.select(Area.id).where(Area.code == "HK").first()
@@ -37,13 +74,17 @@ async def demo_official_link() -> str | None:
         (User.area == commune["id"]) & (User.role == "official")).order_by(User.id).first()
     if official is None or await Credential.exists().where(Credential.user == official["id"]):
         return None
-    return enrol_url(await create_invitation(official["id"], None))
+    return link_for(await create_invitation(official["id"], None))
 
 
 async def serve_prepare(load_demo: bool) -> None:
     from server.demo import load_demo as load
+    from server.settings import settings
 
     await migrate(quiet=True)
+    # Run with the server's own environment: what it notes is the origin it will serve on.
+    _origin_file().parent.mkdir(parents=True, exist_ok=True)
+    _origin_file().write_text(settings.public_origin + "\n")
     if load_demo and await load():
         print("Demo data loaded: province TH, communes HK (A) and HT (B).")
     link = await demo_official_link()
@@ -51,13 +92,16 @@ async def serve_prepare(load_demo: bool) -> None:
         print("Other demo users (volunteers Nguyễn Văn Bình, Trần Thị Cúc; official of Xã Hoằng "
               "Trung Phạm Văn Dũng; province supervisor Vũ Minh Đức): "
               'scripts/enrol-link --name "…" prints a link for each.')
-        print("Enrolment link for the demo official of Xã Hoằng Kim (Lê Thị Hoa):")
+        print("Enrolment link for the demo official of Xã Hoằng Kim (Lê Thị Hoa), valid once; "
+              "each start of scripts/serve replaces it while she has no passkey:")
         print(link)
+    print(f"Serving on {settings.public_origin} (bound to {settings.host}:{settings.port}); "
+          "open that address, passkeys work only there. Stop with Ctrl-C.")
 
 
 async def invite(role: str, area_code: str, name: str, phone: str) -> None:
     from server.areas.queries import create_user, get_area_by_code
-    from server.auth.queries import create_invitation, enrol_url
+    from server.auth.queries import create_invitation
 
     area = await get_area_by_code(area_code)
     if area is None:
@@ -70,18 +114,18 @@ async def invite(role: str, area_code: str, name: str, phone: str) -> None:
                          f"{area['level']}")
     user_id = await create_user(display_name=name, role=role, area_id=area["id"], phone=phone)
     print(f"Invited {name} ({role}) to {area['name']}; the link is valid once.")
-    print(enrol_url(await create_invitation(user_id, None)))
+    print(link_for(await create_invitation(user_id, None)))
 
 
 async def enrol_link(name: str) -> None:
     """A fresh enrolment link for an existing user, found by display name."""
     from server.areas.tables import User
-    from server.auth.queries import create_invitation, enrol_url
+    from server.auth.queries import create_invitation
 
     user = await User.select(User.id).where(User.display_name == name).first()
     if user is None:
         raise SystemExit(f"no user named {name!r}")
-    print(enrol_url(await create_invitation(user["id"], None)))
+    print(link_for(await create_invitation(user["id"], None)))
 
 
 async def areas() -> None:

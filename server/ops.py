@@ -101,6 +101,9 @@ def configure_logging() -> None:
         lg = logging.getLogger(name)
         lg.handlers = []
         lg.propagate = True
+    # Piccolo announces "Running Sqlite version 3.4" at start-up: the version cut to a float
+    # (3.46 shows as 3.4), which misleads more than it tells.
+    logging.getLogger("piccolo.engine.base").setLevel(logging.WARNING)
     # Our access line replaces uvicorn's, which would log the query string (searches hold names).
     uvicorn_access = logging.getLogger("uvicorn.access")
     uvicorn_access.handlers = []

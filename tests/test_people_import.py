@@ -270,3 +270,64 @@ def test_confirm_with_json_nested_deep_imports_nothing(world, as_user):
         r = alice.post("/people/import/confirm", data={"rows": rows})
         assert r.status_code == 422 and 'class="form-error"' in r.text
     assert _count(world["A"]) == 0
+
+
+# The words officials write: codes, labels in vi and en, short forms; case, diacritics and
+# punctuation ignored. Each row: (name, sex as written, category as written, expected codes).
+WRITTEN = [
+    ("Hà Văn Một", "NAM", "Sau cai nghiện", "male", "post_rehab"),
+    ("Hà Văn Hai", "nam", "SAU CAI NGHIEN", "male", "post_rehab"),
+    ("Hà Thị Ba", "Female", "Post-rehab management", "female", "post_rehab"),
+    ("Hà Thị Bốn", "nữ", "post_rehab", "female", "post_rehab"),
+    ("Hà Văn Năm", "Male", "người sử dụng trái phép chất ma túy", "male", "drug_user"),
+    ("Hà Văn Sáu", "male", "Cai nghiện tự nguyện tại gia đình, cộng đồng", "male", "voluntary"),
+    ("Hà Văn Bảy", "khác", "điều trị Methadone", "other", "methadone"),
+    ("Hà Văn Tám", "Nam", "High risk", "male", "high_risk"),
+]
+
+
+def _import_written(alice, filename: str, content: bytes) -> list[dict]:
+    from server.people.tables import Person
+
+    r = alice.post("/people/import", files={"file": (filename, content)})
+    assert r.status_code == 200 and r.text.count('class="good"') == len(WRITTEN), r.text
+    r = alice.post("/people/import/confirm", data={"rows": _payload(r.text)},
+                   follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return run(Person.select(Person.full_name, Person.sex, Person.category).order_by(Person.id))
+
+
+def test_import_accepts_the_words_officials_write_xlsx(world, as_user):
+    rows = [[i, name, 1990, sex, "Thôn 1", category, None, None]
+            for i, (name, sex, category, _s, _c) in enumerate(WRITTEN, 1)]
+    people = _import_written(as_user(world["alice"]), "ds.xlsx", _xlsx(rows))
+    assert [(p["full_name"], p["sex"], p["category"]) for p in people] == [
+        (name, sex, category) for name, _w, _cw, sex, category in WRITTEN]
+
+
+def test_import_accepts_the_words_officials_write_csv(world, as_user):
+    lines = ["Họ và tên,Năm sinh,Giới tính,Thôn,Diện quản lý"] + [
+        f'{name},1990,{sex},Thôn 1,"{category}"' for name, sex, category, _s, _c in WRITTEN]
+    people = _import_written(as_user(world["alice"]), "ds.csv",
+                             "\n".join(lines).encode("utf-8"))
+    assert [(p["full_name"], p["sex"], p["category"]) for p in people] == [
+        (name, sex, category) for name, _w, _cw, sex, category in WRITTEN]
+
+
+def test_a_refused_value_lists_the_accepted_ones(world, as_user):
+    alice = as_user(world["alice"])
+    rows = [[1, "Hà Văn Một", 1990, "ông", "Thôn Không Có", "cai nghiện bắt buộc", None, None]]
+    r = alice.post("/people/import", files={"file": ("ds.xlsx", _xlsx(rows))})
+    assert r.status_code == 200 and r.text.count('class="bad"') == 1
+    import html as h
+
+    text = h.unescape(r.text)
+    assert "Không rõ giới tính: “ông”. Hãy ghi một trong: “Nam”, “Nữ”, “Khác”." in text
+    assert ("Không rõ diện quản lý: “cai nghiện bắt buộc”. Hãy ghi một trong: "
+            "“Người sử dụng trái phép chất ma túy”, “Cai nghiện tự nguyện tại gia đình, cộng "
+            "đồng”, “Điều trị methadone / thuốc thay thế”, “Quản lý sau cai nghiện”, "
+            "“Giáo dục tại xã”, “Người có nguy cơ cao”.") in text
+    assert "Không có thôn: “Thôn Không Có”. Các thôn của xã: “Thôn 1”" in text
+    csv = "Họ và tên,Năm sinh,Giới tính,Thôn,Diện\nHà Văn Một,1990,Nam,Thôn 1,xyz\n"
+    r = alice.post("/people/import", files={"file": ("ds.csv", csv.encode())})
+    assert "Không rõ diện quản lý: “xyz”. Hãy ghi một trong: “Người sử dụng" in h.unescape(r.text)

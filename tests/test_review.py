@@ -336,7 +336,7 @@ def test_own_entry_over_http(world, as_user):
 def test_bulk_approve_over_http_reports_the_skipped(world, as_user):
     ok, back = entry(world), entry(world, state="returned")
     alice = as_user(world["alice"])
-    r = alice.post("/review/approve", data={"ids": [f"{ok}:1", f"{back}:1"]})
+    r = alice.post("/review/approve", data={"ids": [f"{ok}:1", f"{back}:1"], "confirm": "1"})
     assert r.status_code == 200
     assert str(back)[:8] in r.text
     assert state_of(ok)["state"] == "approved" and state_of(back)["state"] == "returned"
@@ -344,6 +344,44 @@ def test_bulk_approve_over_http_reports_the_skipped(world, as_user):
     assert r.json() == {"approved": [], "skipped": [{"id": f"{back}:1",
                                                       "reason": "đã trả lại người ghi"}]}
     assert alice.post("/review/approve", data={}).status_code == 200
+
+
+def _boxes(html: str) -> list[str]:
+    return re.findall(r'<input type="checkbox" name="ids"[^>]*>', html)
+
+
+def test_nothing_is_ticked_in_the_queue(world, as_user):
+    entry(world), entry(world)
+    boxes = _boxes(as_user(world["alice"]).get("/review").text)
+    assert len(boxes) == 2
+    assert [b for b in boxes if "checked" in b] == []
+
+
+def test_bulk_approve_asks_once_with_the_count_and_the_list(world, as_user):
+    picks = [entry(world) for _ in range(3)]
+    alice = as_user(world["alice"])
+    ids = [f"{p}:1" for p in picks]
+    r = alice.post("/review/approve", data={"ids": ids})
+    assert r.status_code == 200
+    assert "Duyệt 3 bản ghi?" in r.text
+    assert sorted(re.findall(r'name="ids" value="([^"]+)"', r.text)) == sorted(ids)
+    assert 'name="confirm" value="1"' in r.text
+    assert {state_of(p)["state"] for p in picks} == {"submitted"}  # nothing approved yet
+    assert audit_rows("entry.approve") == []
+    r = alice.post("/review/approve", data={"ids": ids, "confirm": "1"})
+    assert r.status_code == 200 and "Đã duyệt 3 bản ghi." in r.text
+    assert {state_of(p)["state"] for p in picks} == {"approved"}
+
+
+def test_select_all_ticks_every_box_and_approves_nothing(world, as_user):
+    picks = [entry(world), entry(world)]
+    alice = as_user(world["alice"])
+    assert [b for b in _boxes(alice.get("/review").text) if "checked" in b] == []
+    r = alice.post("/review/approve", data={"select_all": "1"})
+    assert r.status_code == 200
+    boxes = _boxes(r.text)
+    assert len(boxes) == 2 and all("checked" in b for b in boxes)
+    assert {state_of(p)["state"] for p in picks} == {"submitted"}
 
 
 # ---------------------------------------------------------------- who may see what

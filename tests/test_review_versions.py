@@ -142,7 +142,7 @@ def test_bulk_approve_skips_the_entries_corrected_since_the_queue_was_opened(wor
     r = alice.post("/review/approve", data={"ids": picks}, headers=JSON)
     assert r.json() == {"approved": [str(steady)], "skipped": [
         {"id": f"{moved}:1", "reason": CHANGED}]}
-    r = alice.post("/review/approve", data={"ids": [f"{moved}:1"]})
+    r = alice.post("/review/approve", data={"ids": [f"{moved}:1"], "confirm": "1"})
     assert r.status_code == 200 and CHANGED in r.text
     states = {r["id"]: (r["state"], r["version"]) for r in run(
         Entry.select(Entry.id, Entry.state, Entry.version).where(

@@ -113,3 +113,38 @@ def test_areas_listing(world):
     levels = {r["code"]: r["level"] for r in rows}
     assert levels["TH"] == "province" and levels["HK"] == "commune"
     assert levels["HK-01"] == "village"
+
+
+def _cli(env: dict[str, str], *args: str) -> str:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    done = subprocess.run([sys.executable, "-m", "server.cli", *args], env=env, text=True,
+                          capture_output=True, cwd=Path(__file__).parent.parent, check=True)
+    return done.stdout + done.stderr
+
+
+def test_link_scripts_print_links_for_the_port_the_server_uses(tmp_path):
+    import os
+
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("PORT", "PUBLIC_ORIGIN", "DATABASE_URL")}
+    base["SQLITE_PATH"] = str(tmp_path / "db.sqlite")
+    # What scripts/serve runs first, with the server's environment (here a port of its own).
+    out = _cli({**base, "PORT": "8731"}, "serve-prepare")
+    assert re.search(r"^http://localhost:8731/enrol/\S+$", out, re.M)
+    assert "Serving on http://localhost:8731 (bound to 127.0.0.1:8731)" in out
+    assert "each start of scripts/serve replaces it" in out
+    assert "SQLITE doesn't support" not in out and "localhost:8000" not in out
+    # Another shell, PORT no longer set: the links point at the server that runs.
+    link = _cli(base, "enrol-link", "--name", "Vũ Minh Đức").strip()
+    assert re.fullmatch(r"http://localhost:8731/enrol/\S+", link)
+    out = _cli(base, "invite", "--role", "volunteer", "--area", "HK", "--name", "Hà Văn Mới")
+    assert re.search(r"^http://localhost:8731/enrol/\S+$", out, re.M)
+    # Set explicitly, PORT or PUBLIC_ORIGIN win (a link for another server on purpose).
+    link = _cli({**base, "PORT": "9100"}, "enrol-link", "--name", "Vũ Minh Đức").strip()
+    assert link.startswith("http://localhost:9100/enrol/")
+    link = _cli({**base, "PUBLIC_ORIGIN": "https://donghanh.example.vn"}, "enrol-link",
+                "--name", "Vũ Minh Đức").strip()
+    assert link.startswith("https://donghanh.example.vn/enrol/")

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
+import re
 from typing import Any
 
 from server import i18n
@@ -17,6 +19,7 @@ from server.i18n import _
 from server.people.forms import check_phone, check_year, parse_date
 from server.people.labels import (
     CATEGORIES,
+    SEXES,
     category_label,
     default_planned_end,
     fold,
@@ -40,13 +43,44 @@ HEADERS = {
     "phone": ("so dien thoai", "dien thoai", "sdt", "phone"),
     "address": ("dia chi", "address"),
 }
-SEX_WORDS = {"nam": "male", "male": "male", "m": "male", "nu": "female", "female": "female",
-             "f": "female", "khac": "other", "other": "other"}
-CATEGORY_WORDS = {"su dung": "drug_user", "nguoi su dung": "drug_user", "tu nguyen": "voluntary",
-                  "cai tu nguyen": "voluntary", "methadone": "methadone", "sau cai": "post_rehab",
-                  "quan ly sau cai": "post_rehab", "giao duc": "education",
+# Words officials write for a value, besides our codes and the labels in every locale (which
+# `_choices` adds): compared after `_words` (case, diacritics and punctuation ignored).
+SEX_WORDS = {"m": "male", "nam gioi": "male", "f": "female", "nu gioi": "female",
+             "gai": "female", "trai": "male"}
+CATEGORY_WORDS = {"su dung": "drug_user", "nguoi su dung": "drug_user",
+                  "su dung ma tuy": "drug_user", "nguoi su dung ma tuy": "drug_user",
+                  "nghien": "drug_user", "nguoi nghien": "drug_user",
+                  "nghien ma tuy": "drug_user", "nguoi nghien ma tuy": "drug_user",
+                  "tu nguyen": "voluntary", "cai tu nguyen": "voluntary",
+                  "cai nghien tu nguyen": "voluntary", "cai tai gia dinh": "voluntary",
+                  "cai nghien tai gia dinh": "voluntary",
+                  "cai nghien tai cong dong": "voluntary", "methadone": "methadone",
+                  "metadone": "methadone", "dieu tri methadone": "methadone",
+                  "dieu tri thay the": "methadone", "sau cai": "post_rehab",
+                  "sau cai nghien": "post_rehab", "quan ly sau cai": "post_rehab",
+                  "post rehab": "post_rehab", "giao duc": "education",
                   "giao duc tai xa": "education", "nguy co cao": "high_risk",
                   "nguy co": "high_risk"}
+
+
+def _words(text: str) -> str:
+    """What two spellings of a value have in common: folded, punctuation as spaces."""
+    return " ".join(re.sub(r"[^\w]+", " ", fold(text)).replace("_", " ").split())
+
+
+def _choices(labels: dict[str, str], extra: dict[str, str]) -> dict[str, str]:
+    """Every accepted spelling → code: the code, its label in each locale, the extra words."""
+    table = {_words(k): v for k, v in extra.items()}
+    for code, label in labels.items():
+        table[_words(code)] = code
+        for lang in i18n.LOCALES:
+            table[_words(i18n.catalog(lang).gettext(label))] = code
+    return table
+
+
+def _accepted(labels: dict[str, str]) -> str:
+    """The accepted values in the reader's language, for a refusal message."""
+    return ", ".join(f"“{_(label)}”" for label in labels.values())
 
 
 class ImportFileError(ValueError):
@@ -171,15 +205,18 @@ def read_rows(filename: str, content: bytes) -> list[dict[str, str]]:
     return [{c: r.get(c, "") for c in COLUMNS} for r in rows]
 
 
+@functools.cache
+def _tables() -> dict[str, dict[str, str]]:
+    # Built once (the catalogs do not change while the server runs), not for each of 5,000 rows.
+    return {"category": _choices(CATEGORIES, CATEGORY_WORDS), "sex": _choices(SEXES, SEX_WORDS)}
+
+
 def _category_code(text: str) -> str | None:
-    folded = fold(text)
-    if text in CATEGORIES:
-        return text
-    vi = i18n.catalog("vi")
-    for code, label in CATEGORIES.items():
-        if folded in (fold(label), fold(vi.gettext(label)), code.replace("_", " ")):
-            return code
-    return CATEGORY_WORDS.get(folded)
+    return _tables()["category"].get(_words(text))
+
+
+def _sex_code(text: str) -> str | None:
+    return _tables()["sex"].get(_words(text))
 
 
 def _village_id(text: str, villages: dict[int, str]) -> int | None:
@@ -210,15 +247,19 @@ async def check_rows(commune_id: int, rows: list[dict[str, str]],
         year, year_error = check_year(raw.get("birth_year", ""))
         if year_error:
             problems.append(year_error)
-        sex = SEX_WORDS.get(fold(raw.get("sex", "")))
+        sex = _sex_code(raw.get("sex", ""))
         if sex is None:
-            problems.append(_("The sex is not “Nam” or “Nữ”."))
+            problems.append(_("Unknown sex: “%(v)s”. Write one of: %(ok)s.")
+                            % {"v": raw.get("sex", ""), "ok": _accepted(SEXES)})
         village = _village_id(raw.get("village", ""), villages)
         if village is None:
-            problems.append(_("Unknown village: “%(v)s”.") % {"v": raw.get("village", "")})
+            problems.append(_("Unknown village: “%(v)s”. The commune's villages: %(ok)s.")
+                            % {"v": raw.get("village", ""),
+                               "ok": ", ".join(f"“{n}”" for n in sorted(villages.values()))})
         category = _category_code(raw.get("category", ""))
         if category is None:
-            problems.append(_("Unknown category: “%(c)s”.") % {"c": raw.get("category", "")})
+            problems.append(_("Unknown category: “%(c)s”. Write one of: %(ok)s.")
+                            % {"c": raw.get("category", ""), "ok": _accepted(CATEGORIES)})
         start: dt.date | None = today()
         if raw.get("start_date", "").strip():
             start = parse_date(raw["start_date"])

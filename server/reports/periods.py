@@ -117,9 +117,10 @@ def custom(start: dt.date, end: dt.date) -> Period:
     return Period("custom", start, end)
 
 
-def reporting_year(day: dt.date) -> int:
+def reporting_year(day: dt.date, *, year_cutoff: str | None = None) -> int:
     """The reporting year a day falls in (after the annual cut-off it is next year's)."""
-    return day.year + 1 if day > _cutoff(settings.report_year_cutoff, day.year) else day.year
+    cut = year_cutoff or settings.report_year_cutoff
+    return day.year + 1 if day > _cutoff(cut, day.year) else day.year
 
 
 def current_presets(day: dt.date | None = None) -> list[Period]:
@@ -127,6 +128,39 @@ def current_presets(day: dt.date | None = None) -> list[Period]:
     day = day or today()
     year = reporting_year(day)
     return [six_month(year), annual(year)]
+
+
+@dataclass(frozen=True)
+class Opening:
+    """A period the reports page opens on: `due` is the deadline of a 6-month or annual report,
+    None for the month in progress."""
+
+    period: Period
+    due: dt.date | None
+
+
+def due_date(period: Period) -> dt.date:
+    """A 6-month or annual report is due on the 10th of the month after its cut-off (seeds:
+    cut-offs 31 May and 30 November, due 10 June and 10 December)."""
+    first_next = (period.end.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    return first_next.replace(day=10)
+
+
+def opening_periods(day: dt.date, *, h1_cutoff: str | None = None,
+                    year_cutoff: str | None = None) -> list[Opening]:
+    """What the reports page offers first on `day` (a Vietnam date, passed in so that tests fix
+    it): every 6-month or annual report that has started and is not yet past its due date,
+    the one due first first (a period over but not yet due is the one to finish now), then
+    the month in progress. A period whose deadline has passed is not offered first."""
+    year = reporting_year(day, year_cutoff=year_cutoff)
+    found = []
+    for y in (year - 1, year, year + 1):
+        for period in (six_month(y, h1_cutoff=h1_cutoff, year_cutoff=year_cutoff),
+                       annual(y, year_cutoff=year_cutoff)):
+            if period.start <= day <= due_date(period):
+                found.append(Opening(period, due_date(period)))
+    found.sort(key=lambda o: (o.due, o.period.kind != "h1"))
+    return [*found, Opening(month(day.year, day.month), None)]
 
 
 def _int(raw: str | None, low: int, high: int) -> int | None:

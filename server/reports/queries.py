@@ -177,6 +177,19 @@ async def count_entries(ids: list[int], period: Period) -> list[dict[str, Any]]:
         *ids, period.start, period.end)
 
 
+async def count_entry_states(ids: list[int], period: Period) -> dict[str, int]:
+    """Entries of every kind dated in the period in the communes, by review state: what the
+    reports page says when a period has nothing approved yet."""
+    if not ids:
+        return {}
+    d = _d()
+    rows = await _rows(
+        f"SELECT e.state AS state, COUNT(*) AS n FROM entry e "
+        f"WHERE e.commune IN ({_in(ids)}) AND e.entry_date >= {d} AND e.entry_date <= {d} "
+        f"GROUP BY e.state", *ids, period.start, period.end)
+    return {str(r["state"]): int(r["n"]) for r in rows}
+
+
 async def count_by_author(commune_id: int, period: Period) -> list[dict[str, Any]]:
     """Approved and pending entries per author and kind in one commune (allowance evidence)."""
     d = _d()

@@ -29,8 +29,9 @@ from server.reports.periods import (
     KINDS,
     VIETNAM,
     Period,
-    current_presets,
+    opening_periods,
     parse_period,
+    reporting_year,
     today,
 )
 from server.reports.svg import bar_chart
@@ -115,15 +116,41 @@ def _context(user: SignedIn, report: dict[str, Any], period: Period,
             **counselling_report_context(report["totals"]["counselling"]), **extra}
 
 
+async def _openings(area: dict[str, Any] | None, area_id: int,
+                    day: dt.date) -> list[dict[str, Any]]:
+    """The periods the page opens on, each with its link, due date and — when nothing of it is
+    approved yet — why its report would be empty (instead of a page of zeros)."""
+    ids = [int(c["id"]) for c in await queries.list_communes(area)] if area else []
+    found = []
+    for opening in opening_periods(day):
+        states = await queries.count_entry_states(ids, opening.period) if area else {}
+        waiting = states.get("submitted", 0) + states.get("returned", 0)
+        empty = ""
+        if area and not states.get("approved"):
+            empty = (_("No entry of this period has been approved yet: %(n)s are waiting for "
+                       "review.") % {"n": waiting}) if waiting else \
+                _("Nothing recorded in this period yet.")
+        found.append({"period": opening.period, "due": opening.due, "empty": empty,
+                      "in_progress": opening.period.start <= day <= opening.period.end,
+                      "query": report_query(area_id, opening.period)})
+    return found
+
+
 async def _chooser(request: Request, user: SignedIn, form: PeriodIn,
                    errors: dict[str, str], status: int = 200) -> Template:
     areas = await queries.list_report_areas(user)
     area_id = _area_id(form.area) or user.area_id
-    presets = [(p, report_query(area_id, p)) for p in current_presets()]
-    finals = await snapshots.list_final_reports(area_id) if any(
-        a["id"] == area_id for a in areas) else []
+    area = next((a for a in areas if a["id"] == area_id), None)
+    day = today()
+    openings = await _openings(area, area_id, day)
+    if not any(getattr(form, f) for f in PeriodIn.__struct_fields__ if f != "area"):
+        # A bare /reports: the form starts on the report due next, not on a past period.
+        first = openings[0]["period"]
+        form = msgspec.structs.replace(form, kind=first.kind, year=str(first.year))
+    finals = await snapshots.list_final_reports(area_id) if area else []
     response = page(request, "reports/index.html", form=form, errors=errors, areas=areas,
-                    presets=presets, finals=finals, kinds=KINDS, this_year=today().year)
+                    openings=openings, finals=finals, kinds=KINDS,
+                    this_year=reporting_year(day))
     response.status_code = status
     return response
 

@@ -1,5 +1,5 @@
 """The review area's part of the home page: officials see the queue size, volunteers their
-returned and recently rejected entries."""
+recently rejected entries (the records card lists the returned ones)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ async def home_official(user: CurrentUser) -> dict[str, Any]:
 
 
 async def home_volunteer(user: CurrentUser) -> dict[str, Any]:
+    # Returned entries are listed once, by the records card ("Returned to you for correction",
+    # with the link to fix them); this card only adds the rejected ones, which cannot be fixed.
     found = await queries.list_notifications(user)
-    return {"review_todo": found["returned"] + found["rejected"],
+    return {"review_rejected": found["rejected"],
             "review_kind_label": kind_label, "review_state_label": state_label}

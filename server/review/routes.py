@@ -80,8 +80,22 @@ async def review_queue(request: Request, user: SignedIn, done: str | None = None
 
 @post("/review/approve", name="review-bulk-approve", include_in_schema=False, opt=OFFICIAL)
 async def bulk_approve(request: Request, user: SignedIn) -> Template | Response:
+    """Bulk approval asks once: the first POST answers "Approve N entries?" listing them, and
+    only the confirm button (`confirm=1`) approves, so a stray tap approves nothing. The
+    `select_all` button re-renders the queue with every box ticked (no script needed; the CSP
+    forbids inline ones). API clients (`Accept: application/json`) decide in one request."""
     form = await request.form()
     ids = [str(v) for v in form.getall("ids")] if "ids" in form else []
+    if "select_all" in form and not wants_json(request):
+        return page(request, "review/queue.html", notice="", select_all=True,
+                    **await _queue_context(request, user))
+    if ids and form.get("confirm") != "1" and not wants_json(request):
+        context = await _queue_context(request, user)
+        chosen = set(ids)
+        picked = [e for e in context["rows"] if f"{e['id']}:{e['version']}" in chosen]
+        known = {f"{e['id']}:{e['version']}" for e in picked}
+        return page(request, "review/confirm.html", ids=ids, picked=picked,
+                    unknown=[i for i in ids if i not in known], **context)
     result = await queries.approve_entries(user, ids)  # each `<entry id>:<version seen>`
     if wants_json(request):
         return Response({"approved": [str(i) for i in result["approved"]],

@@ -634,7 +634,7 @@ async function renderList() {
   const people = new Map((await getAll("caseload").catch(() => [])).map((p) => [String(p.id), p]));
   host.replaceChildren();
   if (!all.length) {
-    const p = document.createElement("p");
+    const p = document.createElement("li");  // the host is a <ul>: only items may be in it
     p.textContent = T.empty || "";
     host.appendChild(p);
     return;

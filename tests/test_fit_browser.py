@@ -30,8 +30,8 @@ from tests.browser import add_authenticator, enrol
 
 AXE = next((Path(__file__).parent / "vendor").glob("axe-core-*.min.js"))
 WIDTH = 360
-SKIP = re.compile(r"^/(static|lang|auth|signin|enrol|sw\.js|manifest)|/(xlsx|docx|csv)$|\.(xlsx|docx|csv|json)$"
-                  r"|/export")
+SKIP = re.compile(r"^/(static|lang|auth|signin|enrol|sw\.js|manifest)|/(xlsx|docx|csv)$"
+                  r"|\.(xlsx|docx|csv|json)$|/export")
 PER_SHAPE = 1
 MAX_PAGES = 40
 
@@ -54,8 +54,9 @@ MEASURE = """() => {
       if (label) r = label.getBoundingClientRect();
     } else if (el.matches('a') && sentence(el)) continue;
     if (r.width < 43.5 || r.height < 43.5) {
-      const what = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className ? '.' + String(el.className).split(' ').join('.') : '');
-      out.small.push(`${what} "${(el.textContent || el.value || '').trim().slice(0, 30)}" ${Math.round(r.width)}x${Math.round(r.height)}`);
+      const what = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '');
+      const text = (el.textContent || el.value || '').trim().slice(0, 30);
+      out.small.push(`${what} "${text}" ${Math.round(r.width)}x${Math.round(r.height)}`);
     }
   }
   return out;

@@ -47,3 +47,20 @@ window.addEventListener("online", probe);
 window.addEventListener("offline", () => setOffline(true));
 document.addEventListener("htmx:sendError", () => setOffline(true));
 document.addEventListener("htmx:afterSettle", probe);
+
+// Wide tables are stacked into one card per row on a phone (app.css, `table.list` with three or
+// more columns): each cell then shows its column's heading, copied here from the table's head
+// so that no template has to repeat it. Without this script the cells still stack, unlabelled.
+function labelCells(root = document) {
+  root.querySelectorAll("table.list").forEach((table) => {
+    const heads = [...table.querySelectorAll("thead tr:last-child > *")].map((th) => th.textContent.trim());
+    if (!heads.length) return;
+    table.querySelectorAll("tbody tr").forEach((tr) => {
+      [...tr.children].forEach((cell, i) => {
+        if (heads[i] && !cell.hasAttribute("data-label")) cell.setAttribute("data-label", heads[i]);
+      });
+    });
+  });
+}
+labelCells();
+document.addEventListener("htmx:afterSettle", (e) => labelCells(e.target));

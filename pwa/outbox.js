@@ -134,6 +134,17 @@ async function ensureCsrf() {
 
 // ------------------------------------------------------------------ public API
 
+// The one date formatter of the phone's own lists (the server's is server/fmt.py): dd/mm/yyyy,
+// and hh:mm in Vietnam time, whatever the phone's own zone. A bare "yyyy-mm-dd" is a calendar
+// day: read at UTC midnight it is the same day in Vietnam (UTC+7).
+const VN_DATE = new Intl.DateTimeFormat("vi-VN", { timeZone: "Asia/Ho_Chi_Minh", day: "2-digit", month: "2-digit", year: "numeric" });
+const VN_TIME = new Intl.DateTimeFormat("vi-VN", { timeZone: "Asia/Ho_Chi_Minh", hour: "2-digit", minute: "2-digit", hour12: false });
+function formatWhen(iso, time = false) {
+  const d = iso ? new Date(iso) : null;
+  if (!d || Number.isNaN(d.getTime())) return iso || "";
+  return (time ? VN_TIME : VN_DATE).format(d);
+}
+
 function dateOf(data) {
   return (data && (data.date || data.visit_date || data.talk_date || data.entry_date)) || "";
 }
@@ -435,7 +446,7 @@ async function refreshStatus() {
   const waiting = all.filter((r) => r.status === "saved" || r.status === "sending").length;
   const attention = all.filter((r) => r.status === "attention").length;
   const last = await getMeta("lastSync").catch(() => null);
-  const lastText = last ? new Date(last).toLocaleTimeString(document.documentElement.lang || "vi", { hour: "2-digit", minute: "2-digit" }) : (T.never || "—");
+  const lastText = last ? formatWhen(last, true) : (T.never || "—");
   let text = `${T.waiting || "waiting"}: ${waiting} · ${T.lastSync || "last sync"}: ${lastText}`;
   if (attention) text += ` · ${T.attention || "needs attention"}: ${attention}`;
   if (waitingForSignIn) text += ` · ${T.signIn || "sign in"}`;
@@ -646,7 +657,7 @@ async function renderList() {
   const people = new Map((await getAll("caseload").catch(() => [])).map((p) => [String(p.id), p]));
   host.replaceChildren();
   if (!all.length) {
-    const p = document.createElement("p");
+    const p = document.createElement("li");  // the host is a <ul>: only items may be in it
     p.textContent = T.empty || "";
     host.appendChild(p);
     return;
@@ -662,7 +673,7 @@ async function renderList() {
     const title = document.createElement("b");
     const person = r.person && people.get(String(r.person));
     // The kind in words (never a code such as `referral_status`), in the page's language.
-    title.textContent = ` ${[T[`kind_${r.kind}`] || r.title || r.kind, person ? person.name || person.display_name : "", r.date]
+    title.textContent = ` ${[T[`kind_${r.kind}`] || r.title || r.kind, person ? person.name || person.display_name : "", formatWhen(r.date)]
       .filter(Boolean).join(" · ")}`;
     item.append(badge, title);
     if (r.status === "saved" && r.reason) {

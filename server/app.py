@@ -29,7 +29,7 @@ from litestar.response import File
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from server import errors, i18n, ops, parse, web
+from server import errors, fmt, i18n, ops, parse, web
 from server.auth.store import DatabaseSessionStore, QuietSessionConfig
 from server.db import db_lifespan
 from server.settings import settings
@@ -44,6 +44,7 @@ def _configure_jinja(engine: JinjaTemplateEngine) -> None:
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(web.template_globals())
+    env.filters.update(fmt.FILTERS)  # dates, times, numbers: one format for every page
     env.trim_blocks = True
     env.lstrip_blocks = True
 

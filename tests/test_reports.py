@@ -278,7 +278,7 @@ def test_official_sees_the_commune_report_with_names_and_links(world, data, as_u
     assert r.status_code == 200
     assert "Đinh Thị Hai" in r.text and "Nguyễn Văn Bình" in r.text
     assert '<svg class="chart"' in r.text
-    assert 'id="rate-coverage">50.0%' in r.text
+    assert 'id="rate-coverage">50,0%' in r.text
     links = re.findall(r'href="(/reports/entries\?[^"]+)"', r.text)
     assert links
     visits = [x for x in links if "entries=visit" in x and "by=" not in x and "pending" not in x]
@@ -432,12 +432,12 @@ def test_finalise_freezes_versions_and_compares(world, data, as_user):
     first = r.headers["location"]
     assert re.fullmatch(r"/reports/final/\d+", first)
     frozen = alice.get(first)
-    assert frozen.status_code == 200 and 'id="rate-coverage">50.0%' in frozen.text
+    assert frozen.status_code == 200 and 'id="rate-coverage">50,0%' in frozen.text
     # A later approval changes the live report, not the frozen one.
     run(Entry.update({Entry.state: "approved"}).where(
         (Entry.person == data["p2"]) & (Entry.state == "submitted")))
-    assert 'id="rate-coverage">66.7%' in alice.get(f"/reports/view?{QUERY}").text
-    assert 'id="rate-coverage">50.0%' in alice.get(first).text
+    assert 'id="rate-coverage">66,7%' in alice.get(f"/reports/view?{QUERY}").text
+    assert 'id="rate-coverage">50,0%' in alice.get(first).text
     r = alice.post("/reports/finalise", data={"kind": "quarter", "year": "2026", "quarter": "1"},
                    follow_redirects=False)
     second = r.headers["location"]
@@ -543,7 +543,7 @@ def test_district_level_rolls_up_and_is_isolated(world, data, as_user):
     assert "Xã Hoằng Xuân" in [c["name"] for c in prov["by_commune"]]
     boss = as_user(ids["boss"])
     r = boss.get(f"/reports/view?area={ids['district']}&{QUERY}")
-    assert r.status_code == 200 and 'id="rate-coverage">100.0%' in r.text
+    assert r.status_code == 200 and 'id="rate-coverage">100,0%' in r.text
     assert "Đào Văn Xuân" not in r.text
     assert boss.get(f"/reports/view?area={ids['commune']}&{QUERY}").status_code == 200
     assert boss.get(f"/reports/view?area={world['province']}&{QUERY}").status_code == 404

@@ -260,7 +260,7 @@ def test_entry_page_shows_the_person_and_recent_history(world, as_user):
     assert r.headers["cache-control"] == "no-store"
     assert "Ngô Văn Hùng" in r.text and "Sức khỏe tốt" in r.text
     history = r.text[r.text.index("review-history"):]
-    assert "2026-02-01" in history and "2026-02-05" in history
+    assert "01/02/2026" in history and "05/02/2026" in history  # dd/mm/yyyy (issue 12)
     assert "2026-01-05" not in history  # closed referrals are not open
     views = audit_rows("entry.view")
     assert len(views) == 1 and views[0]["person_id"] == pid

@@ -282,7 +282,7 @@ def test_report_partial_renders_the_figures(app):
                "by_organisation": {"": 1, "Đoàn Thanh niên": 1}, "pending": 1}
     html = app.template_engine.get_template("training/_report.html").render(
         **training_report_context(figures))
-    assert 'id="training-share">50.0%' in html and 'id="training-staff">2 / 4' in html
+    assert 'id="training-share">50,0%' in html and 'id="training-staff">2 / 4' in html
     assert "Chưa đạt." in html and "Luật và nghị định về ma túy" in html
     assert "trên 80% cán bộ" in html and "Đang chờ duyệt, chưa tính ở trên: 1 buổi." in html
 

@@ -12,6 +12,7 @@ from litestar import Request, get
 from litestar.exceptions import NotFoundException
 from litestar.response import Template
 
+from server import fmt
 from server.areas.queries import list_users_in_area
 from server.audit import queries
 from server.i18n import N_, _
@@ -40,7 +41,7 @@ def _detail(value: Any) -> str:
             return value
     if not value:
         return ""
-    return ", ".join(f"{k}: {v}" for k, v in sorted(value.items())) if isinstance(
+    return ", ".join(f"{k}: {fmt.value(v)}" for k, v in sorted(value.items())) if isinstance(
         value, dict) else str(value)
 
 

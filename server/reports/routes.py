@@ -19,6 +19,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import URLEncodedBody
 from litestar.response import Redirect, Template
 
+from server import fmt
 from server.counselling.report import counselling_report_context
 from server.i18n import _
 from server.reports import finals as snapshots
@@ -67,19 +68,13 @@ def report_query(area_id: int, period: Period, **extra: str) -> str:
 
 def vn_date(value: Any) -> str:
     """An ISO date (as kept in a report's JSON) written the Vietnamese way: 31/03/2026."""
-    if not value:
-        return ""
-    day = queries.as_date(value)
-    return f"{day:%d/%m/%Y}" if day else ""
+    day = queries.as_date(value) if value else None
+    return fmt.date(day, empty="")
 
 
 def vn_time(value: Any) -> str:
     """A stored UTC time shown in Vietnam's time: 24/11/2026 16:05."""
-    if not isinstance(value, dt.datetime):
-        return str(value or "")
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return f"{value.astimezone(VIETNAM):%d/%m/%Y %H:%M}"
+    return fmt.datetime(value, empty="") if isinstance(value, dt.datetime) else str(value or "")
 
 
 def _chart(group: str, counter: dict[str, int]) -> Any:

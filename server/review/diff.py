@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from server import fmt
 from server.i18n import N_, _
 
 KIND_LABELS = {"visit": N_("Visit"), "talk": N_("Outreach talk"), "referral": N_("Referral"),
@@ -162,7 +163,7 @@ def show_value(value: Any, field: str | None = None) -> str:
     if known:
         return known
     label = VALUE_LABELS.get(text)
-    return _(label) if label else text
+    return _(label) if label else fmt.value(value)  # a date reads dd/mm/yyyy
 
 
 def changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

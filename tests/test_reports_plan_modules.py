@@ -177,7 +177,7 @@ def test_pages_show_both_sections_for_the_commune_and_the_province(world, plan, 
     page = alice.get(f"/reports/view?{QUERY}")
     assert page.status_code == 200
     for anchor in ('id="training-sessions">2<', 'id="training-participants">18<',
-                   'id="training-staff">2 / 3<', 'id="training-share">66.7%<',
+                   'id="training-staff">2 / 3<', 'id="training-share">66,7%<',
                    'id="counselling-contacts">3<', 'id="counselling-channel-hotline">1<',
                    'id="counselling-channel-zalo_phone">1<',
                    'id="counselling-by_asker-anonymous">1<',
@@ -187,13 +187,13 @@ def test_pages_show_both_sections_for_the_commune_and_the_province(world, plan, 
     assert "Chưa đạt." in page.text
     printed = alice.get(f"/reports/print?{QUERY}")
     assert printed.status_code == 200
-    assert 'id="training-share">66.7%<' in printed.text and TRAINING_VI_A in printed.text
+    assert 'id="training-share">66,7%<' in printed.text and TRAINING_VI_A in printed.text
 
     eve = as_user(world["eve"])
     prov = eve.get(f"/reports/view?{QUERY}")
     assert prov.status_code == 200
     for anchor in ('id="training-sessions">3<', 'id="training-participants">24<',
-                   'id="training-staff">4 / 5<', 'id="training-share">80.0%<',
+                   'id="training-staff">4 / 5<', 'id="training-share">80,0%<',
                    'id="counselling-contacts">4<', 'id="counselling-channel-hotline">2<'):
         assert anchor in prov.text, anchor
     target = re.search(r'id="training-target">(.*?)<', prov.text)
@@ -276,7 +276,7 @@ def test_a_finalised_report_keeps_the_figures_after_a_later_approval(world, plan
     frozen = alice.get(f"/reports/final/{final_id}")
     assert frozen.status_code == 200
     assert 'id="training-staff">2 / 3<' in frozen.text
-    assert 'id="training-share">66.7%<' in frozen.text
+    assert 'id="training-share">66,7%<' in frozen.text
     assert 'id="counselling-contacts">3<' in frozen.text
     assert TRAINING_VI_A in alice.get(f"/reports/final/{final_id}/print").text
     from docx import Document

@@ -214,7 +214,7 @@ def test_the_page_and_the_xlsx_show_the_new_figures(world, moved, as_user):
     alice = as_user(world["alice"])
     page = alice.get(f"/reports/view?{QUERY}")
     assert page.status_code == 200
-    assert 'id="rate-post-rehab">50.0%' in page.text
+    assert 'id="rate-post-rehab">50,0%' in page.text
     for anchor in ('id="support"', 'id="materials"', 'id="by-org"', 'id="dossiers-people">1<',
                    'id="materials-total">250<', 'id="org-DTN-talks">2<'):
         assert anchor in page.text, anchor

@@ -63,3 +63,23 @@ def test_the_form_carries_the_block_and_the_server_says_the_same(world, as_user,
     women = next(r for r in block["rules"] if r["field"] == "attendees_women")
     assert errors == {"date": block["messages"]["future"],
                       "attendees_women": women["message"].replace("%(n)s", "5")}
+
+
+def test_the_referral_step_form_carries_its_rules_too(world, as_user):
+    """The follow-up step form on a referral's page is checked on the phone like the others:
+    its block comes from ReferralStatusIn, the outcome asked only when the step closes."""
+    from schema.records import ReferralStatusIn
+    from server.records.validation import vn_today
+    from tests.conftest import run
+    from tests.factories import make_entry, make_person
+
+    pid = run(make_person(world["A"], village=world["villages"]["HK"][0], team=[world["bob"]],
+                          start=dt.date(2025, 1, 1)))
+    ref = run(make_entry("referral", commune=world["A"], author=world["bob"], person=pid,
+                         entry_date=vn_today() - dt.timedelta(days=3), state="approved",
+                         service="methadone"))
+    page = as_user(world["bob"]).get(f"/referrals/{ref}").text
+    assert 'data-rules="rules-referral_status"' in page
+    block = _block(page, "referral_status")
+    assert block == form_rules(ReferralStatusIn, vn_today())
+    assert block["fields"]["outcome"]["showIf"] == {"status": "closed"}

@@ -85,3 +85,21 @@ def test_a_bare_reports_page_starts_its_form_on_the_report_due_next(world, as_us
     text = as_user(world["alice"]).get("/reports").text
     assert f'<option value="{first.kind}" selected>' in text
     assert f'name="year" inputmode="numeric" maxlength="4" value="{first.year}"' in text
+
+
+def test_the_report_itself_says_why_it_is_empty_instead_of_a_page_of_zeros(world, as_user):
+    day = periods.today()
+    month = periods.opening_periods(day)[-1].period
+    url = f"/reports/view?area={world['A']}&{'&'.join(f'{k}={v}' for k, v in month.query().items())}"
+    alice, eve = as_user(world["alice"]), as_user(world["eve"])
+    empty = re.compile(r'id="report-empty"[^>]*>([^<]*)<')
+    assert empty.search(alice.get(url).text).group(1) == "Chưa ghi nhận gì trong kỳ này."
+    run(make_entry("visit", commune=world["A"], author=world["bob"], entry_date=day))
+    assert empty.search(alice.get(url).text).group(1) == (
+        "Chưa có bản ghi nào của kỳ này được duyệt: 1 bản ghi đang chờ duyệt.")
+    # The supervisor's province report says the same of the communes below it.
+    province = url.replace(f"area={world['A']}", f"area={world['province']}")
+    assert "1 bản ghi đang chờ duyệt" in eve.get(province).text
+    run(make_entry("visit", commune=world["A"], author=world["bob"], entry_date=day,
+                   state="approved"))
+    assert 'id="report-empty"' not in alice.get(url).text

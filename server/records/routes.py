@@ -16,7 +16,7 @@ from litestar.params import Parameter
 from litestar.response import Template
 
 from schema.enums import Kind, RefOutcome, RefStatus, State, choices, label
-from schema.forms import form_fields, form_values
+from schema.forms import form_fields, form_rules, form_values
 from schema.records import (
     INPUTS,
     OUTPUTS,
@@ -109,6 +109,7 @@ async def _entry_page(request: Request, user: SignedIn, entry_id: uuid.UUID, *,
                 status_env=status_env or envelope(), status_errors=status_errors or {},
                 status_options={"status": [(s, label(RefStatus, s)) for s in allowed],
                                 "outcome": [(o, label(RefOutcome, o)) for o in outcomes]},
+                status_rules=form_rules(INPUTS["referral_status"], vn_today()),
                 today=vn_today().isoformat())
     if entry["kind"] == "referral_status":
         context["referral_id"] = await listing.get_step_referral(entry["id"])

@@ -111,21 +111,30 @@ def _context(user: SignedIn, report: dict[str, Any], period: Period,
             **counselling_report_context(report["totals"]["counselling"]), **extra}
 
 
+async def empty_reason(area: dict[str, Any] | None, period: Period) -> str:
+    """Why the report of an area and period would be a page of zeros, or "" when something in
+    it is approved: nothing recorded yet, or entries still waiting for review."""
+    if area is None:
+        return ""
+    ids = [int(c["id"]) for c in await queries.list_communes(area)]
+    states = await queries.count_entry_states(ids, period)
+    if states.get("approved"):
+        return ""
+    waiting = states.get("submitted", 0) + states.get("returned", 0)
+    if waiting:
+        return _("No entry of this period has been approved yet: %(n)s are waiting for "
+                 "review.") % {"n": waiting}
+    return _("Nothing recorded in this period yet.")
+
+
 async def _openings(area: dict[str, Any] | None, area_id: int,
                     day: dt.date) -> list[dict[str, Any]]:
     """The periods the page opens on, each with its link, due date and — when nothing of it is
     approved yet — why its report would be empty (instead of a page of zeros)."""
-    ids = [int(c["id"]) for c in await queries.list_communes(area)] if area else []
     found = []
     for opening in opening_periods(day):
-        states = await queries.count_entry_states(ids, opening.period) if area else {}
-        waiting = states.get("submitted", 0) + states.get("returned", 0)
-        empty = ""
-        if area and not states.get("approved"):
-            empty = (_("No entry of this period has been approved yet: %(n)s are waiting for "
-                       "review.") % {"n": waiting}) if waiting else \
-                _("Nothing recorded in this period yet.")
-        found.append({"period": opening.period, "due": opening.due, "empty": empty,
+        found.append({"period": opening.period, "due": opening.due,
+                      "empty": await empty_reason(area, opening.period),
                       "in_progress": opening.period.start <= day <= opening.period.end,
                       "query": report_query(area_id, opening.period)})
     return found
@@ -171,7 +180,7 @@ async def report_view(request: Request, user: SignedIn) -> Template:
     report = await build_report(area, period, detail=user.role == "official")
     finals = await snapshots.list_final_reports(area["id"], period)
     return page(request, "reports/view.html", finals=finals, form=form,
-                **_context(user, report, period))
+                empty=await empty_reason(area, period), **_context(user, report, period))
 
 
 @get("/reports/print", name="report-print", include_in_schema=False, opt=REPORTERS)

@@ -144,6 +144,10 @@ def test_an_edit_or_discard_while_the_batch_is_on_the_wire_is_kept(phone, live_s
     page.context.set_offline(False)
     page.evaluate("window.outbox.flush(); 0")
     until(page, "async () => (await window.outbox.list()).every(r => r.status === 'sending')")
+    for _ in range(100):  # the records are claimed before the request reaches the route
+        if held:
+            break
+        page.wait_for_timeout(100)
     assert len(held) == 1
 
     # While the batch is on the wire the user fixes one record and discards the other.

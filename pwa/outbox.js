@@ -590,10 +590,13 @@ async function fillCaseloadPickers() {
       const o = document.createElement("option");
       o.value = p.id;
       o.textContent = `${p.code} · ${p.name || p.display_name || ""}`;
+      o.dataset.category = p.category || "";  // skip logic: asked only of some categories
       if (String(p.id) === wanted) o.selected = true;
       sel.appendChild(o);
     });
   });
+  // The questions a chosen person's category asks for (validate.js skip logic).
+  if (window.formCheck) document.querySelectorAll("form[data-rules]").forEach((f) => window.formCheck.refresh(f));
 }
 
 async function fillUserPickers() {

@@ -31,6 +31,13 @@ const fill = (text, values) => text.replace(/%\((\w+)\)s/g, (m, k) => (k in valu
 const inputs = (form, name) => [...form.elements].filter((el) => el.name === name);
 
 function valueOf(form, name, rule) {
+  const dot = name.indexOf(".");
+  if (dot > 0) {
+    // An attribute of the chosen option, e.g. "person.category": the person's category.
+    const picker = inputs(form, name.slice(0, dot))[0];
+    const chosen = picker && picker.selectedOptions ? picker.selectedOptions[0] : null;
+    return chosen ? (chosen.dataset[name.slice(dot + 1)] || "") : "";
+  }
   const els = inputs(form, name);
   if (!els.length) return undefined;
   if (rule && rule.type === "list") return els.filter((el) => el.checked).map((el) => el.value);

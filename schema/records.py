@@ -82,7 +82,10 @@ class VisitIn(msgspec.Struct, kw_only=True):
     family: _text(N_("Family"), 1000) = ""  # type: ignore[valid-type]
     drug_signs: Annotated[DrugSigns, _m(N_("Signs of drug use"),
                                         extra={"widget": "radio"})] = DrugSigns.none
-    methadone: Annotated[Methadone, _m(N_("Methadone adherence"))] = Methadone.na
+    # Asked only of a person on methadone: "person.category" is the chosen person's category,
+    # which the form's person picker carries (online and on the phone's cached caseload).
+    methadone: Annotated[Methadone, _m(N_("Methadone adherence"), extra={
+        "show_if": {"person.category": "methadone"}})] = Methadone.na
     support: Annotated[list[Support], _m(N_("Support given"), max_length=len(Support))] = \
         msgspec.field(default_factory=list)
     risk: Annotated[Risk, _m(N_("Risk level"), extra={"widget": "radio"})] = Risk.low

@@ -83,3 +83,16 @@ def test_the_referral_step_form_carries_its_rules_too(world, as_user):
     block = _block(page, "referral_status")
     assert block == form_rules(ReferralStatusIn, vn_today())
     assert block["fields"]["outcome"]["showIf"] == {"status": "closed"}
+
+
+def test_the_person_picker_carries_the_category_skip_logic_reads(world, as_user):
+    """Online too, the methadone question is asked only of a person on methadone."""
+    from tests.conftest import run
+    from tests.factories import make_person
+
+    on = run(make_person(world["A"], village=world["villages"]["HK"][0], team=[world["bob"]],
+                         category="methadone", name="Người Dùng Methadone"))
+    page = as_user(world["bob"]).get("/visits/new").text
+    assert f'<option value="{on}"  data-category="methadone">' in page
+    assert _block(page, "visit")["fields"]["methadone"]["showIf"] == {"person.category":
+                                                                        "methadone"}

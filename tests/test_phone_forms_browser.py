@@ -114,6 +114,26 @@ def test_the_not_met_reason_is_asked_only_when_not_met(phone, live_server):
     page.context.set_offline(False)
 
 
+def test_methadone_adherence_is_asked_only_for_a_person_on_methadone(phone, live_server):
+    """Skip logic on the chosen person's category, offline: the picker's options carry it from
+    the phone's caseload."""
+    page = phone
+    pid = live_person(live_server, "Nguyễn Văn Bình")  # post-rehab
+    (cuong,), = live_server.sql("SELECT id FROM person WHERE full_name = 'Trần Đức Cường'")
+    cached_phone(page, live_server)
+    page.context.set_offline(True)
+    page.goto(f"{live_server.url}/visits/new?person={pid}")
+    wait_outbox(page)
+    page.wait_for_function(f"document.querySelector('select[name=person] option[value=\"{cuong}\"]')")
+    adherence = page.locator("#visit-form #field-methadone")
+    assert adherence.is_hidden()
+    page.locator("#visit-form select[name=person]").select_option(str(cuong))
+    assert adherence.is_visible()
+    page.locator("#visit-form select[name=person]").select_option(str(pid))
+    assert adherence.is_hidden()
+    page.context.set_offline(False)
+
+
 def test_the_offline_home_opens_each_form_offline(phone, live_server):
     page = phone
     cached_phone(page, live_server)

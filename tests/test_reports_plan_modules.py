@@ -241,7 +241,7 @@ def test_document_sentences_in_vietnamese_and_english(world, plan):
     assert vi["Tập huấn cán bộ xã, thôn"][0] == TRAINING_VI_A
     assert en["Training of commune and village staff"] == [
         "Organised 2 training sessions with 18 participants; 2 of 3 commune and village staff "
-        "were trained (66,7%; target over 80%).",
+        "were trained (66.7%; target over 80%).",
         "Training topics: Drug law and decrees: 2 sessions; Prevention work: 1 session."]
     counselling = en["Counselling contacts"]
     assert counselling[0] == "3 counselling contacts were answered."

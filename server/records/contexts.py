@@ -18,7 +18,9 @@ from server.records.validation import vn_today
 from server.web import CurrentUser, db_id
 
 
-async def _people(user: CurrentUser, values: dict[str, Any]) -> list[tuple[int, str]]:
+async def _people(user: CurrentUser,
+                  values: dict[str, Any]) -> list[tuple[int, str, dict[str, str]]]:
+    """The person picker: id, name, and what skip logic reads of the person (its category)."""
     if values.get("shell"):
         return []  # the cached blank form holds no names (filled on the phone)
     q = str(values.get("q") or "")[:60]
@@ -28,7 +30,8 @@ async def _people(user: CurrentUser, values: dict[str, Any]) -> list[tuple[int, 
         rows = [r for r in await listing.list_caseload_for_picker(user) if r["id"] == chosen] \
             + rows
     return [(r["id"], f"{r['full_name']} · {r['code']}"
-             + (f" · {r['village_name']}" if r.get("village_name") else "")) for r in rows]
+             + (f" · {r['village_name']}" if r.get("village_name") else ""),
+             {"category": r.get("category") or ""}) for r in rows]
 
 
 async def visit_context(user: CurrentUser, values: dict[str, Any]) -> dict[str, Any]:

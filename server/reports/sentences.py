@@ -13,12 +13,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from server import fmt
 from server.i18n import _, ngettext
 from server.reports.labels import code_label, org_label
 
 
 def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:g}%".replace(".", ",")
+    """A percentage in the sentence's language, as few digits as it needs: "66,7%" and "80%"
+    in vi, "66.7%" in en (server.fmt, the one formatting place)."""
+    return "—" if value is None else f"{fmt.number(value)}%"
 
 
 def _list(group: str, counter: dict[str, int], unit: tuple[str, str] | None = None) -> str:

@@ -20,7 +20,22 @@ import pytest
 
 from tests.harness import CHROMIUM_ARGS, ROOT, AppProcess, launch_chromium
 
-__all__ = ["CHROMIUM_ARGS", "LiveServer", "add_authenticator", "enrol"]
+__all__ = ["CHROMIUM_ARGS", "LiveServer", "add_authenticator", "enrol", "until"]
+
+
+def until(page: Any, script: str, arg: Any = None, tries: int = 300,
+          timeout: int | None = None) -> Any:
+    """Poll `script` (an expression or a function, with `arg`) in the page until it is truthy,
+    and return its value. Never `page.wait_for_function`: once its first check is false it polls
+    with code it compiles in the page, which the app's CSP (no unsafe-eval) refuses — a test
+    that passes or fails with the machine's speed. `page.evaluate` goes through the debugger
+    protocol, which the CSP does not govern."""
+    for _ in range(timeout // 100 if timeout else tries):
+        value = page.evaluate(script, arg)
+        if value:
+            return value
+        page.wait_for_timeout(100)
+    raise AssertionError(f"never true: {script}")
 
 
 class LiveServer(AppProcess):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import enrol
+from tests.browser import enrol, until
 from tests.test_offline_browser import flush_until_empty, live_person, wait_outbox
 
 pytestmark = pytest.mark.browser
@@ -62,12 +62,12 @@ def test_blank_form_offline_uses_the_phones_caseload(phone, live_server):
     pid = live_person(live_server, "Nguyễn Văn Bình")
     enrol(page, live_server, "Nguyễn Văn Bình")
     wait_outbox(page)
-    page.wait_for_function("async () => !!(await navigator.serviceWorker.ready).active")
+    until(page, "async () => !!(await navigator.serviceWorker.ready).active")
     page.reload()
     wait_outbox(page)
     page.evaluate("window.outbox.flush()")  # refreshes the caseload on the phone
     # The shell is cached per user ("donghanh-shell-<version>-<user>"), apart from the assets.
-    page.wait_for_function(
+    until(page,
         "async () => !!(await caches.match('/visits/new?shell=1'))", timeout=15000)
     shell = page.evaluate("async () => (await caches.match('/visits/new?shell=1')).text()")
     assert "Người Thử Trực Tuyến" not in shell  # no names in the cached page
@@ -75,12 +75,12 @@ def test_blank_form_offline_uses_the_phones_caseload(phone, live_server):
     page.context.set_offline(True)
     page.goto(f"{live_server.url}/visits/new?person={pid}")
     wait_outbox(page)
-    page.wait_for_function(f"document.querySelector('select[name=person] option[value=\"{pid}\"]')")
+    until(page, f"!!document.querySelector('select[name=person] option[value=\"{pid}\"]')")
     assert page.locator("select[name=person]").input_value() == str(pid)
     page.locator("#visit-form button[type=submit]").click()
     page.wait_for_url("**/outbox")
     wait_outbox(page)
-    page.wait_for_function("async () => (await window.outbox.list()).every(r => r.status === 'saved')")
+    until(page, "async () => (await window.outbox.list()).every(r => r.status === 'saved')")
     assert _states(page) == ["saved"]
     page.context.set_offline(False)
     flush_until_empty(page, tries=30)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser import CHROMIUM_ARGS, LiveServer, add_authenticator, enrol
+from tests.browser import CHROMIUM_ARGS, LiveServer, add_authenticator, enrol, until
 
 pytestmark = pytest.mark.browser
 
@@ -65,7 +65,7 @@ def referral(pid: int) -> dict[str, Any]:
 
 
 def wait_outbox(page: Any) -> None:
-    page.wait_for_function("() => window.outbox !== undefined")
+    until(page, "() => window.outbox !== undefined")
 
 
 def add(page: Any, kind: str, data: dict[str, Any]) -> str:
@@ -95,7 +95,7 @@ def flush_until_empty(page: Any, tries: int = 20) -> None:
 def test_installable_and_opens_offline(phone, live_server):
     page = phone
     enrol(page, live_server, "Nguyễn Văn Bình")
-    page.wait_for_function("async () => !!(await navigator.serviceWorker.ready).active")
+    until(page, "async () => !!(await navigator.serviceWorker.ready).active")
     page.reload()  # now controlled by the service worker
     for _ in range(150):  # the signed-in user's shell cache holds the offline home
         if page.evaluate("async () => { for (const k of await caches.keys()) "
@@ -134,9 +134,9 @@ def test_fifty_records_made_offline_arrive_exactly_once(phone, live_server):
         ids.append(add(page, kind, data))
     assert page.evaluate("window.outbox.count()") == 50
     # A flush tried while offline leaves each record "saved" once it has given up.
-    page.wait_for_function(
+    until(page,
         "async () => (await window.outbox.list()).every(r => r.status === 'saved')")
-    page.wait_for_function("document.getElementById('outbox-status').dataset.waiting === '50'")
+    until(page, "document.getElementById('outbox-status').dataset.waiting === '50'")
 
     page.context.set_offline(False)
     flush_until_empty(page)
@@ -174,7 +174,7 @@ def test_flaky_network_and_a_killed_server_lose_nothing(browser):
         more = [add(page, "visit", visit(pid, notes=f"late #{i}")) for i in range(200)]
         context.set_offline(False)
         page.evaluate("window.outbox.flush(); 0")
-        page.wait_for_function(
+        until(page,
             "async () => (await window.outbox.list()).some(r => r.status === 'sending')")
         server.kill()
         page.evaluate("window.outbox.flush()")  # the server is down: everything unsent stays
@@ -212,7 +212,7 @@ def test_refused_record_stays_visible_with_its_reason(phone, live_server):
     # The user may discard it explicitly.
     page.on("dialog", lambda d: d.accept())
     page.locator(f"li[data-id='{bad}'] .outbox-discard").click()
-    page.wait_for_function(f"async () => !(await window.outbox.list()).some(r => r.id === '{bad}')")
+    until(page, f"async () => !(await window.outbox.list()).some(r => r.id === '{bad}')")
 
 
 def test_sign_out_wipes_the_phone_for_the_next_user(phone, live_server):
@@ -224,7 +224,7 @@ def test_sign_out_wipes_the_phone_for_the_next_user(phone, live_server):
     add(page, "visit", visit(pid))
     page.evaluate("window.outbox.flush()")  # fails offline; the record stays waiting
     page.evaluate("window.outbox.refreshStatus()")
-    page.wait_for_function("document.getElementById('outbox-status').dataset.waiting === '1'")
+    until(page, "document.getElementById('outbox-status').dataset.waiting === '1'")
     dialogs: list[str] = []
 
     def answer(d):
@@ -239,7 +239,7 @@ def test_sign_out_wipes_the_phone_for_the_next_user(phone, live_server):
     page.context.set_offline(False)
     page.click("#sign-out-form button")  # accepted (or nothing left to warn about)
     page.wait_for_url("**/signin?signed_out=1")
-    page.wait_for_function(
+    until(page,
         "async () => (await indexedDB.databases()).filter(d => d.name.startsWith('donghanh-'))"
         ".length === 0 && (await caches.keys()).length === 0")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser import LiveServer, add_authenticator, enrol
+from tests.browser import LiveServer, add_authenticator, enrol, until
 from tests.test_offline_browser import (
     add,
     flush_until_empty,
@@ -30,16 +30,6 @@ from tests.test_offline_browser import (
 pytestmark = pytest.mark.browser
 
 NAME = "Người Thử Trực Tuyến"  # every live_person's name
-
-
-def until(page: Any, script: str, arg: Any = None, tries: int = 150) -> Any:
-    """Poll `script` in the page (no wait_for_function: the CSP forbids eval)."""
-    for _ in range(tries):
-        value = page.evaluate(script, arg)
-        if value:
-            return value
-        page.wait_for_timeout(100)
-    raise AssertionError(f"never true: {script}")
 
 
 FIND = "async id => (await window.outbox.list()).find(r => r.id === id)"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import enrol
+from tests.browser import enrol, until
 from tests.test_offline_browser import flush_until_empty, wait_outbox
 
 pytestmark = pytest.mark.browser
@@ -33,7 +33,7 @@ def test_training_and_counselling_recorded_offline_arrive_once(phone, live_serve
     page = phone
     enrol(page, live_server, "Lê Thị Hoa")  # the official of Xã Hoằng Kim
     wait_outbox(page)
-    page.wait_for_function("async () => !!(await navigator.serviceWorker.ready).active")
+    until(page, "async () => !!(await navigator.serviceWorker.ready).active")
     page.reload()
     wait_outbox(page)
     page.evaluate("window.outbox.flush()")  # keeps the commune users' names on the phone

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser import add_authenticator
+from tests.browser import add_authenticator, until
 from tests.conftest import run
 from tests.harness import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port
 from tests.test_offline_browser import flush_until_empty, wait_outbox
@@ -251,25 +251,25 @@ def test_passkey_offline_visit_through_caddy_on_two_workers(https_browser, produ
             "ON u.id = t.user WHERE u.display_name = $1 AND t.end_date IS NULL "
             "ORDER BY p.id LIMIT 1", "Nguyễn Văn Bình")]
         wait_outbox(page)
-        page.wait_for_function("async () => !!(await navigator.serviceWorker.ready).active")
+        until(page, "async () => !!(await navigator.serviceWorker.ready).active")
         page.reload()
         wait_outbox(page)
         page.evaluate("window.outbox.flush()")  # brings the caseload onto the phone
-        page.wait_for_function(
-            "async () => { const c = await caches.open((await caches.keys())[0]);"
-            " return !!(await c.match('/visits/new?shell=1')); }", timeout=20000)
+        # The blank form in this user's shell cache, whichever cache that is.
+        until(page, "async () => !!(await caches.match('/visits/new?shell=1'))", timeout=20000)
 
         page.context.set_offline(True)
         page.goto(f"{prod.origin}/visits/new?person={pid}")
         wait_outbox(page)
-        page.wait_for_function(
-            f"document.querySelector('select[name=person] option[value=\"{pid}\"]')")
+        until(page,
+            f"!!document.querySelector('select[name=person] option[value=\"{pid}\"]')")
         page.fill("#visit-form textarea[name=health]", "Khỏe, đi làm đều")
         page.locator("#visit-form button[type=submit]").click()
         page.wait_for_url("**/outbox")
         wait_outbox(page)
-        assert page.evaluate("async () => (await window.outbox.list()).map(r => r.status)") \
-            == ["saved"]
+        # Saved on the phone (a flush trying the cut network shows "sending" a moment).
+        until(page, "async () => (await window.outbox.list()).map(r => r.status).join() "
+                    "=== 'saved'")
         page.context.set_offline(False)
         flush_until_empty(page, tries=40)
         assert page.evaluate("async () => (await window.outbox.list()).map(r => r.status)") \

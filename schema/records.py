@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 
@@ -145,27 +145,34 @@ INPUTS: dict[str, type[msgspec.Struct]] = {
 # ---------------------------------------------------------------- API envelopes and outputs
 
 
-class _Envelope(msgspec.Struct, kw_only=True):
+# The one bound of a record's version, wherever a record comes in (HTML form, JSON API, sync):
+# no record is corrected a thousand times, and a bound keeps the number a small integer.
+MAX_VERSION = 1000
+
+
+class Envelope(msgspec.Struct, kw_only=True):
+    """What every incoming record carries besides its `data`, on every channel."""
+
     id: Annotated[uuid.UUID, msgspec.Meta(description="Client UUID made when the form opened")]
-    version: Annotated[int, msgspec.Meta(ge=1, le=1000, description="1, or current + 1 to "
-                                         "correct a submitted or returned entry")] = 1
+    version: Annotated[int, msgspec.Meta(ge=1, le=MAX_VERSION, description="1, or current + 1 "
+                                         "to correct a submitted or returned entry")] = 1
     recorded_at: Annotated[dt.datetime, msgspec.Meta(
         description="Device time of recording (ISO 8601, with offset)")] | None = None
 
 
-class VisitSubmit(_Envelope, kw_only=True):
+class VisitSubmit(Envelope, kw_only=True):
     data: VisitIn
 
 
-class TalkSubmit(_Envelope, kw_only=True):
+class TalkSubmit(Envelope, kw_only=True):
     data: TalkIn
 
 
-class ReferralSubmit(_Envelope, kw_only=True):
+class ReferralSubmit(Envelope, kw_only=True):
     data: ReferralIn
 
 
-class ReferralStatusSubmit(_Envelope, kw_only=True):
+class ReferralStatusSubmit(Envelope, kw_only=True):
     data: ReferralStatusIn
 
 
@@ -183,6 +190,36 @@ class SubmitResult(msgspec.Struct):
     receipt: str | None = None  # short human-readable receipt, e.g. "HK-7F3A9C21"
     version: int | None = None  # server's current version of the record
     errors: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+RecordKind = Literal["visit", "talk", "referral", "referral_status", "training",
+                     "counselling"]
+RECORD_KINDS: tuple[str, ...] = get_args(RecordKind)
+
+
+class SyncRecord(Envelope, kw_only=True):
+    """One record of the phone's outbox: the same envelope as the JSON API, with its kind and
+    its `data` (checked field by field by the write path, so every error comes back at once)."""
+
+    kind: RecordKind
+    data: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class SyncResult(SubmitResult, kw_only=True):
+    """The answer to one record of a sync batch: `SubmitResult` with the record's id, plus
+    the outcome `retry` and its reason.
+
+    What the phone does with each outcome:
+      stored / unchanged  the server holds the record: keep only its receipt and state
+      conflict / invalid / forbidden  a person must act (fix or discard): "needs attention"
+      retry               the server could not store it for a reason that is not the
+                          record's (a locked database, a dropped connection): keep it waiting
+                          and send it again by itself, with backoff"""
+
+    id: str
+    # Why a `retry` happened, in the user's language (empty for the other outcomes).
+    reason: str = ""
+
 
 
 class ErrorsOut(msgspec.Struct):
@@ -290,11 +327,11 @@ class CounsellingIn(msgspec.Struct, kw_only=True):
     notes: _text(N_("Notes"), 2000) = ""  # type: ignore[valid-type]
 
 
-class TrainingSubmit(_Envelope, kw_only=True):
+class TrainingSubmit(Envelope, kw_only=True):
     data: TrainingIn
 
 
-class CounsellingSubmit(_Envelope, kw_only=True):
+class CounsellingSubmit(Envelope, kw_only=True):
     data: CounsellingIn
 
 

@@ -1,7 +1,7 @@
 """scripts/backup and scripts/restore on the real engine, while sync batches are being written.
 
 The backup and restore run as the real command (a subprocess with its own settings); the
-writer is the real sync write path (`sync_records`) in another thread, so the snapshot is
+writer is the real sync write path (`store_batch`) in another thread, so the snapshot is
 taken in the middle of a stream of write transactions.
 """
 
@@ -130,15 +130,15 @@ class Writer(threading.Thread):
         self.error: BaseException | None = None
 
     def run(self) -> None:
-        from server.sync.queries import sync_records
-        from server.sync.routes import SyncRecord
+        from schema.records import SyncRecord
+        from server.records.batch import store_batch
 
         async def loop() -> None:
             while not self.stop.is_set():
                 batch = [SyncRecord(id=uuid.uuid4(), kind="visit", version=1,
                                     recorded_at=dt.datetime(2026, 11, 20, 2, 30, tzinfo=dt.UTC),
                                     data=_visit(self.pid)) for _ in range(10)]
-                results = await sync_records(self.user, batch)
+                results = await store_batch(self.user, batch)
                 assert [r.outcome for r in results] == ["stored"] * 10
                 self.batches += 1
 

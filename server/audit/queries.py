@@ -3,6 +3,11 @@
 Rows are hash-chained: each row's `hash` covers its content and the previous row's hash, so an
 edited or deleted row breaks the chain at that point (`scripts/verify-audit`). Writers take a
 lock (PostgreSQL advisory lock; SQLite's single writer) so the chain never forks.
+
+A batch (a sync of 100 records) appends its rows with `record_events`: one lock, one read of
+the last hash, the hashes chained in memory, one multi-row INSERT. Rows of one INSERT take
+their ids in the order of its VALUES (a serial column's default is evaluated row by row), so
+the chain reads back in id order exactly as it was computed.
 """
 
 from __future__ import annotations
@@ -10,10 +15,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from piccolo.engine.postgres import PostgresEngine
 
+from server import bulk
 from server.audit.tables import AuditEvent
 from server.db import write_transaction
 from server.parse import db_id
@@ -34,6 +42,32 @@ def _row_hash(prev_hash: str, at: dt.datetime, actor_id: int | None, commune_id:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Event:
+    """One audit row to append (see `record_events`)."""
+
+    action: str
+    actor_id: int | None
+    commune_id: int | None = None
+    subject_type: str = ""
+    subject_id: str = ""
+    person_id: int | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+_COLUMNS = ("at", "actor_id", "commune_id", "action", "subject_type", "subject_id",
+            "person_id", "detail", "prev_hash", "hash")
+# Rows per INSERT: 10 parameters each, far below SQLite's and PostgreSQL's limits.
+_CHUNK = 500
+
+
+@cache
+def _insert_sql(rows: int) -> str:
+    one = "(" + ", ".join("{}" for _ in _COLUMNS) + ")"
+    return (f"INSERT INTO audit_event ({', '.join(_COLUMNS)}) VALUES "
+            + ", ".join(one for _ in range(rows)))
+
+
 async def record_event(
     action: str,
     *,
@@ -45,23 +79,35 @@ async def record_event(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Append one audit row. Call inside the transaction of the change it records."""
+    await record_events([Event(action, actor_id, commune_id, subject_type, str(subject_id),
+                               person_id, detail or {})])
+
+
+async def record_events(events: list[Event]) -> None:
+    """Append audit rows in the order given, chained. Call inside the transaction of the
+    changes they record; on PostgreSQL the advisory lock is held until it ends, so no other
+    writer reads the same last hash."""
+    if not events:
+        return
     engine = AuditEvent._meta.db
     async with write_transaction(engine):
         if isinstance(engine, PostgresEngine):
             await AuditEvent.raw("SELECT pg_advisory_xact_lock({})", AUDIT_LOCK)
-        last = await AuditEvent.select(AuditEvent.hash).order_by(
-            AuditEvent.id, ascending=False).first()
-        prev = last["hash"] if last else ""
+        last = await AuditEvent.raw("SELECT hash FROM audit_event ORDER BY id DESC LIMIT 1")
+        prev = last[0]["hash"] if last else ""
         at = dt.datetime.now(dt.UTC)
-        detail = detail or {}
-        row = AuditEvent(
-            at=at, actor_id=actor_id, commune_id=commune_id, action=action,
-            subject_type=subject_type, subject_id=str(subject_id), person_id=person_id,
-            detail=json.dumps(detail, ensure_ascii=False, default=str), prev_hash=prev,
-        )
-        row.hash = _row_hash(prev, at, actor_id, commune_id, action, subject_type,
-                             str(subject_id), person_id, json.loads(json.dumps(detail, default=str)))
-        await row.save()
+        values: list[Any] = []
+        for e in events:
+            text = json.dumps(e.detail, ensure_ascii=False, default=str)
+            digest = _row_hash(prev, at, e.actor_id, e.commune_id, e.action, e.subject_type,
+                               e.subject_id, e.person_id, json.loads(text))
+            values += [at, e.actor_id, e.commune_id, e.action, e.subject_type, e.subject_id,
+                       e.person_id, text, prev, digest]
+            prev = digest
+        width = len(_COLUMNS)
+        for i in range(0, len(events), _CHUNK):
+            part = values[i * width:(i + _CHUNK) * width]
+            await bulk.run(engine, _insert_sql(len(part) // width), part)
 
 
 async def verify_chain() -> tuple[int, int | None]:

@@ -15,7 +15,7 @@ from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody
 
-from schema.records import ErrorsOut, SubmitResult
+from schema.records import MAX_VERSION, ErrorsOut, SubmitResult
 from server.i18n import _
 from server.parse import decode_json, parse_datetime
 from server.records.queries import submit_record
@@ -75,7 +75,8 @@ def _envelope(body: dict[str, Any]) -> tuple[dict[str, str], uuid.UUID | None, i
     except (ValueError, TypeError):
         errors["id"] = _("This value is not valid.")
     version = body.get("version", 1)
-    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= 1000:
+    if not isinstance(version, int) or isinstance(version, bool) \
+            or not 1 <= version <= MAX_VERSION:
         errors["version"] = _("This value is not valid.")
         version = 1
     recorded_at = dt.datetime.now(dt.UTC)

@@ -19,7 +19,7 @@ from litestar.response import Redirect, Template
 
 from schema.enums import label
 from schema.forms import form_fields, form_rules, form_values
-from schema.records import INPUTS, SubmitResult
+from schema.records import INPUTS, MAX_VERSION, SubmitResult
 from server.i18n import _
 from server.parse import parse_datetime, parse_int
 from server.records.queries import submit_record
@@ -55,7 +55,7 @@ def parse_envelope(env: dict[str, Any]) -> tuple[uuid.UUID | None, int, dt.datet
         record_id: uuid.UUID | None = uuid.UUID(str(env.get("id") or ""))
     except ValueError:
         record_id = None
-    version = parse_int(env.get("version") or "1", 1, 9999) or 0
+    version = parse_int(env.get("version") or "1", 1, MAX_VERSION) or 0
     # The hidden opening time is a hint for the reviewer: when unreadable, now.
     recorded = parse_datetime(env.get("recorded_at")) or dt.datetime.now(dt.UTC)
     return record_id, version, recorded

@@ -22,7 +22,8 @@ from typing import Any
 import msgspec
 
 from schema.enums import RefStatus, label
-from schema.records import INPUTS, SubmitResult
+from schema.records import INPUTS, MAX_VERSION, SubmitResult
+from server import bulk
 from server.areas.tables import Area, Organisation
 from server.audit.queries import record_event
 from server.db import write_transaction
@@ -46,6 +47,9 @@ NEXT_STEPS: dict[str, dict[str, tuple[str, ...]]] = {
     "closed": {},
 }
 EDITABLE = ("submitted", "returned")
+# What the write path reads of a stored entry to answer a record sent again.
+STORED = (Entry.id, Entry.kind, Entry.author, Entry.commune, Entry.version, Entry.state,
+          Entry.content_hash, Entry.receipt)
 BUILT_IN = ("visit", "talk", "referral", "referral_status")  # others: server.records.kinds
 WRITERS = ("volunteer", "official")
 
@@ -56,7 +60,7 @@ def canonical_hash(kind: str, data: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-async def _commune_code(commune_id: int) -> str:
+async def commune_code(commune_id: int) -> str:
     row = await Area.select(Area.code, Area.person_prefix).where(Area.id == commune_id).first()
     code = (row["person_prefix"] or row["code"]) if row else "X"
     return str(code)[:6]
@@ -91,6 +95,33 @@ async def person_for_record(user: CurrentUser, person_id: int) -> dict[str, Any]
     return row
 
 
+async def people_for_records(user: CurrentUser, person_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """`person_for_record` for many people in one query: those of `person_ids` the user may
+    record for, by id, each with id, village, full_name, code and start_date."""
+    if user.role not in WRITERS or user.commune_id is None or not person_ids:
+        return {}
+    ids = sorted(set(person_ids))
+    marks = ", ".join("{}" for _ in ids)
+    rows = await bulk.run(Person._meta.db,
+        "SELECT p.id, p.village, p.full_name, p.code, "
+        "(SELECT c.start_date FROM category_period c WHERE c.person = p.id "
+        " ORDER BY c.start_date LIMIT 1) AS start_date, "
+        "EXISTS (SELECT 1 FROM team_member t WHERE t.person = p.id AND t.\"user\" = {} "
+        " AND t.end_date IS NULL) AS on_team "
+        f"FROM person p WHERE p.commune = {{}} AND p.id IN ({marks})",
+        [user.id, user.commune_id, *ids])
+    found: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        if user.role == "volunteer" and not row.pop("on_team"):
+            continue
+        row.pop("on_team", None)
+        # A sub-select loses SQLite's declared column type: the date comes back as text.
+        if isinstance(row["start_date"], str):
+            row["start_date"] = dt.date.fromisoformat(row["start_date"])
+        found[int(row["id"])] = row
+    return found
+
+
 async def _village_in_commune(village_id: int, commune_id: int) -> bool:
     return await Area.exists().where((Area.id == village_id) & (Area.parent == commune_id)
                                      & (Area.level == "village"))
@@ -121,8 +152,8 @@ def _date_checks(errors: dict[str, str], typed: dict[str, Any], field: str,
         errors[field] = before_msg % {"date": not_before.strftime("%d/%m/%Y")}
 
 
-async def _check_visit(user: CurrentUser, typed: dict[str, Any], errors: dict[str, str],
-                       person: dict[str, Any] | None) -> None:
+def check_visit(typed: dict[str, Any], errors: dict[str, str],
+                person: dict[str, Any] | None) -> None:
     _date_checks(errors, typed, "date", person["start_date"] if person else None,
                  _("The date is before this person entered the register (%(date)s)."))
     # The reason when not met and the next visit's window: schema.records.RULES.
@@ -207,9 +238,11 @@ def _normalise(kind: str, obj: msgspec.Struct) -> dict[str, Any]:
 # ---------------------------------------------------------------- the write path
 
 
-async def submit_record(user: CurrentUser, kind: str, record_id: uuid.UUID, version: int,
-                        recorded_at: dt.datetime, data: dict[str, Any]) -> SubmitResult:
-    """Validate and store one record exactly once; see the module docstring for the rules."""
+async def screen(user: CurrentUser, kind: str, version: Any,
+                 recorded_at: Any) -> SubmitResult | dt.datetime:
+    """What is refused before the record's fields are read: an unknown kind, a user who may
+    not write records, a version out of bounds, an unreadable device time. Else the device
+    time, as an aware UTC datetime."""
     if kind not in INPUTS:
         return SubmitResult("invalid", errors={"kind": _("Unknown kind of record.")})
     if user.role not in WRITERS or user.commune_id is None:
@@ -218,21 +251,21 @@ async def submit_record(user: CurrentUser, kind: str, record_id: uuid.UUID, vers
         return SubmitResult("invalid", errors={"kind": _("Unknown kind of record.")})
     if kind in EXTRA and not await EXTRA[kind].may_record(user):
         return SubmitResult("forbidden")
-    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= 1000:
+    if not isinstance(version, int) or isinstance(version, bool) \
+            or not 1 <= version <= MAX_VERSION:
         return SubmitResult("invalid", errors={"version": _("This value is not valid.")})
     # The device's clock is the phone's word: years 1 or 9999 (±14:00) are refused per record.
     bounded = parse_datetime(recorded_at)
     if bounded is None:
         return SubmitResult("invalid", errors={"recorded_at": _("Enter a valid date and time.")})
-    recorded_at = bounded
-    obj, errors, typed = validate_fields(INPUTS[kind], data)
-    if kind == "referral_status":
-        return await _submit_status(user, record_id, version, recorded_at, obj, errors, typed)
+    return bounded
 
-    content_hash = canonical_hash(kind, _normalise(kind, obj)) if obj is not None else None
-    existing = await Entry.select(Entry.id, Entry.kind, Entry.author, Entry.commune,
-                                  Entry.version, Entry.state, Entry.content_hash,
-                                  Entry.receipt).where(Entry.id == record_id).first()
+
+def against_stored(user: CurrentUser, kind: str, version: int, content_hash: str | None,
+                   existing: dict[str, Any] | None) -> SubmitResult | None:
+    """The answer the stored row (or its absence) gives at once: forbidden, conflict,
+    unchanged; None when the record may go on (version 1 of a new id, or current + 1 of an
+    editable entry of this author)."""
     if existing is not None:
         if existing["author"] != user.id or existing["commune"] != user.commune_id:
             return SubmitResult("forbidden")
@@ -244,6 +277,25 @@ async def submit_record(user: CurrentUser, kind: str, record_id: uuid.UUID, vers
             return _conflict(existing)
     elif version != 1:
         return SubmitResult("conflict", version=0)
+    return None
+
+
+async def submit_record(user: CurrentUser, kind: str, record_id: uuid.UUID, version: int,
+                        recorded_at: dt.datetime, data: dict[str, Any]) -> SubmitResult:
+    """Validate and store one record exactly once; see the module docstring for the rules."""
+    screened = await screen(user, kind, version, recorded_at)
+    if isinstance(screened, SubmitResult):
+        return screened
+    assert user.commune_id is not None  # screen() answered `forbidden` to a user without one
+    recorded_at = screened
+    obj, errors, typed = validate_fields(INPUTS[kind], data)
+    if kind == "referral_status":
+        return await _submit_status(user, record_id, version, recorded_at, obj, errors, typed)
+
+    content_hash = canonical_hash(kind, _normalise(kind, obj)) if obj is not None else None
+    existing = await Entry.select(*STORED).where(Entry.id == record_id).first()
+    if (answer := against_stored(user, kind, version, content_hash, existing)) is not None:
+        return answer
 
     person = None
     person_id = typed.get("person") if "person" not in errors else None
@@ -255,7 +307,7 @@ async def submit_record(user: CurrentUser, kind: str, record_id: uuid.UUID, vers
             not await _village_in_commune(int(typed["village"]), user.commune_id):
         return SubmitResult("forbidden")
     if kind == "visit":
-        await _check_visit(user, typed, errors, person)
+        check_visit(typed, errors, person)
     elif kind == "talk":
         await _check_talk(user, typed, errors)
     elif kind in EXTRA:
@@ -267,7 +319,7 @@ async def submit_record(user: CurrentUser, kind: str, record_id: uuid.UUID, vers
 
     normal = _normalise(kind, obj)
     cols = _columns(kind, normal, person)
-    code = await _commune_code(user.commune_id)
+    code = await commune_code(user.commune_id)
     receipt = make_receipt(code, record_id, version)
     now = dt.datetime.now(dt.UTC)
     if existing is None:
@@ -483,7 +535,7 @@ async def _submit_status(user: CurrentUser, record_id: uuid.UUID, version: int,
     if ref["state"] == "rejected":
         errors.setdefault("status", _("This referral was rejected: it has no follow-up."))
 
-    code = await _commune_code(user.commune_id or 0)
+    code = await commune_code(user.commune_id or 0)
     receipt = make_receipt(code, record_id, version)
     now = dt.datetime.now(dt.UTC)
     async with write_transaction(Entry._meta.db):

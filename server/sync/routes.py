@@ -2,38 +2,30 @@
 review decisions on the phone's records.
 
 Exactly-once is the record's job: its client UUID is the primary key, so the same record sent
-twice answers `unchanged` with the original receipt (see server.records.queries.submit_record).
+twice answers `unchanged` with the original receipt (server.records.batch, the batch write
+path, with the rules of server.records.queries.submit_record).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.response import Template
 
+from schema.records import MAX_VERSION, RECORD_KINDS, SyncRecord, SyncResult
 from server import ops
 from server.i18n import _
 from server.parse import decode_json
 from server.records.api import submit_operation
+from server.records.batch import store_batch
 from server.sync import queries
-from server.sync.results import SyncResult
 from server.web import SHELL, SignedIn, page
 
 MAX_BATCH = 200
-KindName = Literal["visit", "talk", "referral", "referral_status", "training", "counselling"]
-KINDS = get_args(KindName)
-
-
-class SyncRecord(msgspec.Struct):
-    id: uuid.UUID
-    kind: KindName
-    version: int = msgspec.field(default=1)
-    recorded_at: dt.datetime = msgspec.field(default_factory=lambda: dt.datetime.now(dt.UTC))
-    data: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class SyncBatch(msgspec.Struct):
@@ -47,6 +39,7 @@ class SyncAnswer(msgspec.Struct):
 
 
 def _shape_errors(raw: Any) -> dict[str, str]:
+    """Why a record's envelope does not read as a `SyncRecord`, field by field."""
     errors: dict[str, str] = {}
     if not isinstance(raw, dict):
         return {"_": _("A record must be an object.")}
@@ -54,19 +47,29 @@ def _shape_errors(raw: Any) -> dict[str, str]:
         uuid.UUID(str(raw.get("id")))
     except ValueError:
         errors["id"] = _("The record id must be a UUID.")
-    if raw.get("kind") not in KINDS:
+    if raw.get("kind") not in RECORD_KINDS:
         errors["kind"] = _("Unknown kind of record.")
     version = raw.get("version", 1)
-    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= 10_000:
+    if not isinstance(version, int) or isinstance(version, bool) \
+            or not 1 <= version <= MAX_VERSION:
         errors["version"] = _("The version must be a whole number from 1.")
     if not isinstance(raw.get("data", {}), dict):
         errors["data"] = _("The record data must be an object.")
-    if "recorded_at" in raw:
+    if raw.get("recorded_at") is not None:
         try:
             msgspec.convert(raw["recorded_at"], dt.datetime)
         except msgspec.ValidationError:
             errors["recorded_at"] = _("The device time must be an RFC 3339 date and time.")
     return errors or {"_": _("The record is not valid.")}
+
+
+def _read(raw: Any) -> SyncRecord | SyncResult:
+    """One record's envelope, or the `invalid` answer that says what is wrong with it."""
+    try:
+        return msgspec.convert(raw, SyncRecord)
+    except msgspec.ValidationError:
+        rid = str(raw.get("id", "")) if isinstance(raw, dict) else ""
+        return SyncResult(id=rid, outcome="invalid", errors=_shape_errors(raw))
 
 
 @post("/api/v1/sync", name="sync", summary="Send a batch of records from the phone",
@@ -76,28 +79,21 @@ async def sync(request: Request, user: SignedIn) -> Response[Any]:
     does not fail its batch. The answer is 200 whatever the outcomes: the request creates
     nothing as a whole, each record has its own outcome (`retry` when the server could not
     store it for a reason that is not the record's)."""
-    body = await request.body()
     try:
-        payload = decode_json(body)
+        payload = decode_json(await request.body())
     except msgspec.DecodeError:
         return Response({"detail": _("The request body is not valid JSON.")}, status_code=400)
-    records = payload.get("records") if isinstance(payload, dict) else None
-    if not isinstance(records, list):
+    raw = payload.get("records") if isinstance(payload, dict) else None
+    if not isinstance(raw, list):
         return Response({"detail": _("Send an object with a list of records.")}, status_code=400)
-    if len(records) > MAX_BATCH:
+    if len(raw) > MAX_BATCH:
         return Response({"detail": _("At most %(n)s records per batch.") % {"n": MAX_BATCH}},
                         status_code=413)
-    results: list[SyncResult | None] = []
-    valid: list[SyncRecord] = []
-    for raw in records:
-        try:
-            valid.append(msgspec.convert(raw, SyncRecord))
-            results.append(None)
-        except msgspec.ValidationError:
-            rid = str(raw.get("id", "")) if isinstance(raw, dict) else ""
-            results.append(SyncResult(id=rid, outcome="invalid", errors=_shape_errors(raw)))
-    stored = iter(await queries.sync_records(user, valid)) if valid else iter(())
-    answer = [r if r is not None else next(stored) for r in results]
+    # Each record's envelope is read on its own, so one bad envelope answers `invalid` for
+    # itself and the others go on; the records write path stores the readable ones.
+    read = [_read(r) for r in raw]
+    stored = iter(await store_batch(user, [r for r in read if isinstance(r, SyncRecord)]))
+    answer = [r if isinstance(r, SyncResult) else next(stored) for r in read]
     ops.observe_sync([r.outcome for r in answer])
     return Response(SyncAnswer(results=answer), status_code=200)
 

@@ -9,7 +9,7 @@ most of what phones send — cost a fixed number of statements whatever their co
 stored rows of the batch's ids, the batch's people (with team and register start), the
 commune's code; then one multi-row INSERT each for entries, versions and audit rows (their
 hashes chained in memory, `server.audit.queries.record_events`), and one feed-counter bump
-per author (`server.records.changes.stamp_changes`).
+per author (`server.records.changes.take_change_seqs`), its numbers written with the rows.
 
 Every other record (talks, referrals, follow-up steps, training, counselling, a correction
 of any kind) goes through `submit_record` inside the same transaction, in its place in the
@@ -47,7 +47,7 @@ from server import bulk
 from server.audit.queries import Event, record_events
 from server.db import write_transaction
 from server.i18n import _
-from server.records.changes import stamp_changes
+from server.records.changes import take_change_seqs
 from server.records.queries import (
     STORED,
     _columns,
@@ -280,6 +280,13 @@ class _Batch:
             return
         user = self.user
         pending, self.pending = self.pending, []
+        # The author's feed numbers, taken before the INSERT and written with the rows (no
+        # UPDATE of 100 fresh rows after): the counter's row lock is then held while the
+        # entries are inserted, as it was when the batch stored record after record. A
+        # number whose row another request stored first stays unused, a gap the feed skips.
+        last = await take_change_seqs(user.id, len(pending))
+        for n, v in enumerate(pending, start=last - len(pending) + 1):
+            v.row["change_seq"] = n
         # Inserted in id order: two transactions inserting overlapping batches then lock
         # the same keys in the same order, and queue instead of deadlocking.
         by_id = sorted(pending, key=lambda v: v.id)
@@ -305,7 +312,6 @@ class _Batch:
         await record_events([
             Event("entry.submit", user.id, user.commune_id, "entry", str(v.id), v.person,
                   {"kind": FAST, "version": 1, "receipt": v.receipt}) for v in written])
-        await stamp_changes([(v.id, user.id) for v in written])
         for v in written:
             self.results[v.at] = SyncResult(id=str(v.id), outcome="stored", state="submitted",
                                             receipt=v.receipt, version=1)

@@ -22,9 +22,11 @@ from typing import Any
 from piccolo.engine.postgres import PostgresEngine
 
 from server import bulk
+from server.areas.tables import User
 from server.audit.tables import AuditEvent
 from server.db import write_transaction
 from server.parse import db_id
+from server.people.tables import Person
 
 AUDIT_LOCK = 0x0D0A6  # advisory lock key for the chain
 
@@ -162,8 +164,6 @@ async def list_event_actions(commune_id: int) -> list[str]:
 
 async def find_person_in_commune(commune_id: int, text: str) -> int | None:
     """A person of the commune by code (e.g. HK-0042) or by numeric id, for the log filter."""
-    from server.people.tables import Person
-
     text = text.strip()
     where: Any = Person.code == text
     if (person_id := db_id(text)) is not None:
@@ -174,8 +174,6 @@ async def find_person_in_commune(commune_id: int, text: str) -> int | None:
 
 async def describe_people(commune_id: int, ids: list[int]) -> dict[int, str]:
     """Person id → "code name" for the rows shown (the commune's own people only)."""
-    from server.people.tables import Person
-
     if not ids:
         return {}
     rows = await Person.select(Person.id, Person.code, Person.full_name).where(
@@ -184,8 +182,6 @@ async def describe_people(commune_id: int, ids: list[int]) -> dict[int, str]:
 
 
 async def describe_users(ids: list[int]) -> dict[int, str]:
-    from server.areas.tables import User
-
     if not ids:
         return {}
     rows = await User.select(User.id, User.display_name).where(User.id.is_in(sorted(set(ids))))

@@ -47,6 +47,10 @@ class Provider(Table):
 
 
 class Entry(Table):
+    # `index=True` of commune, author and person is what the first migration created; those
+    # three single-column indexes are dropped again by records_2026_11_28t10_05 (longer
+    # indexes start with the same column). Left declared so Piccolo's migration state and
+    # this class agree.
     id = UUID(primary_key=True)  # the client UUID: the idempotency key of sync
     kind = Varchar(length=20, index=True)  # visit | talk | referral | referral_status
     commune = ForeignKey(Area, index=True)

@@ -101,7 +101,7 @@ def validate_fields(cls: type[msgspec.Struct], data: Any) -> \
         return None, {"_": _("The record is not valid.")}, {}
     hints = _hints(cls)
     errors: dict[str, str] = {}
-    cleaned: dict[str, Any] = {}
+    present: dict[str, Any] = {}
     for f in _fields(cls):
         value = _clean(data.get(f.name))
         if _has_nul(value):  # nobody types a NUL, and PostgreSQL cannot store one
@@ -111,10 +111,27 @@ def validate_fields(cls: type[msgspec.Struct], data: Any) -> \
             if f.required:
                 errors[f.name] = _(MESSAGES["required"])
             continue
+        present[f.name] = value
+    if not errors and _plain_names(cls):
+        # Most records are valid: convert the whole record at once (a sync batch of 100
+        # visits: 100 conversions instead of ~1,000). Only when that fails is each field
+        # converted on its own below, to name every field's error.
         try:
-            cleaned[f.name] = msgspec.convert(value, hints[f.name], strict=False)
+            obj = msgspec.convert(present, cls, strict=False)
         except (msgspec.ValidationError, TypeError, ValueError, OverflowError):
-            errors[f.name] = _message(f.type, value)
+            pass
+        else:
+            typed = {name: getattr(obj, name) for name in present}
+            check_rules(cls, typed, errors)
+            return (None, errors, typed) if errors else (obj, {}, typed)
+    cleaned: dict[str, Any] = {}
+    for f in _fields(cls):
+        if f.name not in present:
+            continue
+        try:
+            cleaned[f.name] = msgspec.convert(present[f.name], hints[f.name], strict=False)
+        except (msgspec.ValidationError, TypeError, ValueError, OverflowError):
+            errors[f.name] = _message(f.type, present[f.name])
     check_rules(cls, cleaned, errors)
     if errors:
         return None, errors, cleaned
@@ -122,6 +139,13 @@ def validate_fields(cls: type[msgspec.Struct], data: Any) -> \
         return msgspec.convert(cleaned, cls, strict=False), {}, cleaned
     except (msgspec.ValidationError, TypeError, ValueError) as exc:  # pragma: no cover
         return None, {"_": str(exc)}, cleaned
+
+
+@cache
+def _plain_names(cls: type[msgspec.Struct]) -> bool:
+    """Whether every field is named in the data as in the Struct (no renamed field), so
+    the data converts as a whole."""
+    return all(f.name == f.encode_name for f in _fields(cls))
 
 
 def check_rules(cls: type[msgspec.Struct], typed: dict[str, Any], errors: dict[str, str]) -> None:

@@ -75,6 +75,7 @@ FAST = "visit"
 # Every column of `entry`, in table order; a row's values default to the column's default,
 # as Piccolo's own INSERT of an `Entry(...)` would give them.
 ENTRY_COLUMNS = tuple(c._meta.db_column_name for c in Entry._meta.columns)
+_COLUMN_SET = frozenset(ENTRY_COLUMNS)
 _DEFAULTS = {c._meta.db_column_name: c.get_default_value() for c in Entry._meta.columns
              if c._meta.db_column_name not in ("received_at", "updated_at", "reviewed_at")}
 _DEFAULTS["reviewed_at"] = None
@@ -197,9 +198,9 @@ class _Batch:
                 self.results[i] = _answer(r.id, screened)
             elif r.kind == FAST:
                 obj, errors, typed = validate_fields(INPUTS[FAST], r.data)
-                content_hash = canonical_hash(FAST, _normalise(FAST, obj)) \
-                    if obj is not None else None
-                checked[i] = (screened, obj, errors, typed, content_hash)
+                normal = _normalise(FAST, obj) if obj is not None else None
+                content_hash = canonical_hash(FAST, normal) if normal is not None else None
+                checked[i] = (screened, normal, errors, typed, content_hash)
         # 2. What is the same for every record, read once: stored rows, people, the code.
         visit_ids = sorted({records[i].id for i in checked})
         await self._read_stored(visit_ids)
@@ -218,7 +219,7 @@ class _Batch:
                 if later[i]:
                     await self._read_stored([r.id])
                 continue
-            recorded_at, obj, errors, typed, content_hash = checked[i]
+            recorded_at, normal, errors, typed, content_hash = checked[i]
             existing = self.stored.get(r.id)
             answer = against_stored(user, FAST, r.version, content_hash, existing)
             if answer is not None:
@@ -238,21 +239,23 @@ class _Batch:
                     self.results[i] = _answer(r.id, SubmitResult("forbidden"))
                     continue
             check_visit(typed, errors, person)
-            if errors or obj is None or content_hash is None:
+            if errors or normal is None or content_hash is None:
                 self.results[i] = _answer(r.id, SubmitResult("invalid", errors=errors))
                 continue
-            self._queue(i, r.id, recorded_at, obj, content_hash, person, code)
+            self._queue(i, r.id, recorded_at, normal, content_hash, person, code)
         await self._flush()
         missing = [records[i].id for i, res in enumerate(self.results) if res is None]
         if missing:  # pragma: no cover - every branch above answers; never guess "stored"
             raise RuntimeError(f"sync batch left records unanswered: {missing}")
         return [res for res in self.results if res is not None]
 
-    def _queue(self, at: int, record_id: uuid.UUID, recorded_at: dt.datetime, obj: Any,
-               content_hash: str, person: dict[str, Any] | None, code: str) -> None:
+    def _queue(self, at: int, record_id: uuid.UUID, recorded_at: dt.datetime,
+               normal: dict[str, Any], content_hash: str, person: dict[str, Any] | None,
+               code: str) -> None:
         user = self.user
-        normal = _normalise(FAST, obj)
         cols = _columns(FAST, normal, person)
+        if not cols.keys() <= _COLUMN_SET:  # a value no INSERT column would carry: lost
+            raise RuntimeError(f"not columns of entry: {sorted(cols.keys() - _COLUMN_SET)}")
         receipt = make_receipt(code, record_id, 1)
         now = dt.datetime.now(dt.UTC)
         row = dict(_DEFAULTS)

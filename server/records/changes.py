@@ -20,7 +20,9 @@ feed is per author, so no global order is needed. On SQLite, write transactions 
 serialised by the database lock (they start IMMEDIATE, server/db.py), and the same code runs.
 
 Callers lock entry rows first (their guarded UPDATE) and counters after, several counters in
-ascending author order, so two transactions never wait on each other's counters.
+ascending author order, so two transactions never wait on each other's counters. (A sync
+batch takes its author's counter before it INSERTs new entries with their numbers: a new row
+is no row another transaction holds; server.records.batch.)
 """
 
 from __future__ import annotations

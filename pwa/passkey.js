@@ -1,5 +1,53 @@
 // Passkey ceremonies: enrolment from an invitation link, and discoverable sign-in.
-// Uses the vendored @simplewebauthn/browser (older phones lack the native JSON helpers).
+// The server speaks WebAuthn's JSON forms (base64url strings where the browser API wants
+// bytes). Recent browsers convert themselves (PublicKeyCredential.parseCreationOptionsFromJSON,
+// parseRequestOptionsFromJSON, credential.toJSON()); the older WebViews of cheap Android
+// phones lack those, so each conversion has a small fallback of its own. Only the sign-in and
+// enrolment pages load this file.
+
+const PKC = window.PublicKeyCredential;
+
+function bytes(b64url) {
+  const s = b64url.replace(/-/g, "+").replace(/_/g, "/");
+  const bin = atob(s + "===".slice((s.length + 3) % 4));  // padding back to a multiple of 4
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0)).buffer;
+}
+
+function b64url(buffer) {
+  let bin = "";
+  for (const b of new Uint8Array(buffer)) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+const withIds = (list) => (list || []).map((c) => ({ ...c, id: bytes(c.id) }));
+
+function creationOptions(o) {
+  if (PKC && PKC.parseCreationOptionsFromJSON) return PKC.parseCreationOptionsFromJSON(o);
+  return { ...o, challenge: bytes(o.challenge), user: { ...o.user, id: bytes(o.user.id) },
+    excludeCredentials: withIds(o.excludeCredentials) };
+}
+
+function requestOptions(o) {
+  if (PKC && PKC.parseRequestOptionsFromJSON) return PKC.parseRequestOptionsFromJSON(o);
+  return { ...o, challenge: bytes(o.challenge), allowCredentials: withIds(o.allowCredentials) };
+}
+
+function credentialJSON(cred) {
+  if (typeof cred.toJSON === "function") return cred.toJSON();
+  const r = cred.response;
+  const response = { clientDataJSON: b64url(r.clientDataJSON) };
+  if (r.attestationObject) {  // registration
+    response.attestationObject = b64url(r.attestationObject);
+    response.transports = r.getTransports ? r.getTransports() : [];
+  } else {  // authentication
+    response.authenticatorData = b64url(r.authenticatorData);
+    response.signature = b64url(r.signature);
+    if (r.userHandle) response.userHandle = b64url(r.userHandle);
+  }
+  return { id: cred.id, rawId: b64url(cred.rawId), type: cred.type, response,
+    clientExtensionResults: cred.getClientExtensionResults(),
+    authenticatorAttachment: cred.authenticatorAttachment || undefined };
+}
 
 function csrfToken() {
   const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -25,36 +73,34 @@ function showError(button, message) {
   button.disabled = false;
 }
 
-async function enrol(button) {
-  const token = button.dataset.token;
+// One ceremony: options from the server, the browser's prompt, the answer back to the server.
+async function ceremony(button, optionsUrl, body, ask, verifyUrl, answer) {
   button.disabled = true;
-  const opts = await postJSON("/auth/passkey/register/options", { token });
+  const opts = await postJSON(optionsUrl, body);
   if (!opts.ok) return showError(button, opts.data.detail);
   let credential;
   try {
-    credential = await SimpleWebAuthnBrowser.startRegistration({ optionsJSON: opts.data });
+    credential = credentialJSON(await ask(opts.data));
   } catch (e) {
     return showError(button, button.dataset.msgCancelled);
   }
-  const res = await postJSON("/auth/passkey/register/verify", { token, credential });
+  const res = await postJSON(verifyUrl, answer(credential));
   if (!res.ok) return showError(button, res.data.detail);
   window.location.assign(res.data.redirect || "/");
 }
 
-async function signIn(button) {
-  button.disabled = true;
-  const opts = await postJSON("/auth/passkey/login/options");
-  if (!opts.ok) return showError(button, opts.data.detail);
-  let credential;
-  try {
-    credential = await SimpleWebAuthnBrowser.startAuthentication({ optionsJSON: opts.data });
-  } catch (e) {
-    return showError(button, button.dataset.msgCancelled);
-  }
+function enrol(button) {
+  const token = button.dataset.token;
+  return ceremony(button, "/auth/passkey/register/options", { token },
+    (o) => navigator.credentials.create({ publicKey: creationOptions(o) }),
+    "/auth/passkey/register/verify", (credential) => ({ token, credential }));
+}
+
+function signIn(button) {
   const next = encodeURIComponent(button.dataset.next || "/");
-  const res = await postJSON(`/auth/passkey/login/verify?next=${next}`, { credential });
-  if (!res.ok) return showError(button, res.data.detail);
-  window.location.assign(res.data.redirect || "/");
+  return ceremony(button, "/auth/passkey/login/options", undefined,
+    (o) => navigator.credentials.get({ publicKey: requestOptions(o) }),
+    `/auth/passkey/login/verify?next=${next}`, (credential) => ({ credential }));
 }
 
 function bind() {

@@ -57,10 +57,10 @@ def _domain_routes() -> list[Any]:
     return handlers
 
 
-SW_ASSETS = ("app.css", "app.js", "outbox.js", "passkey.js", "validate.js",
-             "vendor/htmx-2.0.11.min.js",
-             "vendor/simplewebauthn-browser-14.0.0.umd.min.js", "icons/icon-192.png",
-             "icons/icon-512.png", "icons/icon-512-maskable.png")
+# What the offline phone needs. Not passkey.js: a passkey ceremony needs the network anyway,
+# and only the sign-in and enrolment pages load it.
+SW_ASSETS = ("app.css", "app.js", "outbox.js", "validate.js", "vendor/htmx-2.0.11.min.js",
+             "icons/icon-192.png", "icons/icon-512.png", "icons/icon-512-maskable.png")
 SW_SHELL = ("/app", "/outbox", "/visits/new?shell=1", "/talks/new?shell=1",
             "/referrals/new?shell=1", "/training/new?shell=1", "/counselling/new?shell=1")
 

@@ -67,3 +67,63 @@ def test_used_enrolment_link_shows_a_clear_page(phone, live_server):
     response = phone.goto(link)
     assert response.status == 410
     assert "đã được dùng" in phone.inner_text("main")
+
+
+
+# Which conversion passkey.js used: the browser's own JSON methods, wrapped so that each call is
+# reported to the test, or — with them removed, as on the older WebViews of cheap phones — its
+# own base64url fallback. Both scripts run before any page script, on every page.
+COUNT_NATIVE = """
+    for (const [owner, name] of [[PublicKeyCredential, 'parseCreationOptionsFromJSON'],
+                                 [PublicKeyCredential, 'parseRequestOptionsFromJSON'],
+                                 [PublicKeyCredential.prototype, 'toJSON']]) {
+      const original = owner[name];
+      owner[name] = function (...args) { window.noteNative(name);
+                                         return original.apply(this, args); };
+    }
+"""
+REMOVE_NATIVE = """
+    delete PublicKeyCredential.parseCreationOptionsFromJSON;
+    delete PublicKeyCredential.parseRequestOptionsFromJSON;
+    delete PublicKeyCredential.prototype.toJSON;
+"""
+
+
+def _enrol_sign_out_sign_in(page, live_server, name):
+    page.goto(live_server.enrol_link(name))
+    page.click("#passkey-enrol")
+    page.wait_for_url(f"{live_server.url}/", timeout=15000)
+    assert name in page.inner_text("header")
+    page.click("#sign-out-form button")
+    page.wait_for_url("**/signin?signed_out=1")
+    page.goto(f"{live_server.url}/signin")
+    page.click("#passkey-signin")
+    page.wait_for_url(f"{live_server.url}/", timeout=15000)
+    assert name in page.inner_text("header")
+
+
+def test_passkeys_use_the_browsers_own_json_methods(phone, live_server):
+    calls: list[str] = []
+
+    def note(name: str) -> None:
+        calls.append(name)
+
+    phone.expose_function("noteNative", note)
+    phone.context.add_init_script(COUNT_NATIVE)
+    _enrol_sign_out_sign_in(phone, live_server, "Phạm Văn Dũng")
+    assert calls == ["parseCreationOptionsFromJSON", "toJSON",
+                     "parseRequestOptionsFromJSON", "toJSON"]
+
+
+def test_passkeys_work_without_the_json_methods(phone, live_server):
+    """The fallback: enrolment and sign-in where the browser lacks the JSON methods."""
+    phone.context.add_init_script(REMOVE_NATIVE)
+    phone.goto(f"{live_server.url}/signin")
+    assert phone.evaluate("[typeof PublicKeyCredential.parseCreationOptionsFromJSON, "
+                          "typeof PublicKeyCredential.parseRequestOptionsFromJSON, "
+                          "typeof PublicKeyCredential.prototype.toJSON]") == ["undefined"] * 3
+    before = live_server.sql("SELECT COUNT(*) FROM credential")[0][0]
+    _enrol_sign_out_sign_in(phone, live_server, "Phạm Văn Dũng")
+    rows = live_server.sql("SELECT sign_count FROM credential ORDER BY id")
+    assert len(rows) == before + 1
+    assert rows[-1][0] >= 1  # the sign-in's assertion was verified and its counter stored

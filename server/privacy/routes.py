@@ -7,8 +7,8 @@ export is audited; never cached.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from litestar import Request, get
 from litestar.response import Template
@@ -19,18 +19,18 @@ from server.people.labels import category_label, end_reason_label, sex_label
 from server.people.queries import get_person_for, list_periods, list_person_audit
 from server.privacy import queries
 from server.records.listing import entry_data
-from server.records.validation import vn_today
 from server.review.diff import KIND_FIELDS, field_label, kind_label, show_value, state_label
+from server.vntime import to_vietnam
+from server.vntime import today as vn_today
 from server.web import SignedIn
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
 # This area's audit actions, which the register's trail does not name.
 ACTIONS = {"person.export": N_("Printed everything held about the person"),
            "person.anonymise": N_("Anonymised: the retention period had passed")}
 
 
 def _local(moment: Any) -> Any:
-    return moment.astimezone(VN) if getattr(moment, "tzinfo", None) else moment
+    return to_vietnam(moment) if isinstance(moment, dt.datetime) else moment
 
 
 @get("/people/{person_id:int}/data", name="person-data", include_in_schema=False,

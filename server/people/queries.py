@@ -16,8 +16,8 @@ from typing import Any
 import msgspec
 
 from server.areas.tables import Area, User
+from server.audit.labels import action_label
 from server.errors import NotFound
-from server.i18n import N_, _
 from server.parse import page_number
 from server.people.labels import CATEGORIES, category_label, fold
 from server.people.tables import CategoryPeriod, Person, TeamMember
@@ -265,17 +265,6 @@ async def find_duplicates(commune_id: int, names_years: list[tuple[str, int]]) -
             if (r["search_text"], r["birth_year"]) in wanted}
 
 
-AUDIT_LABELS = {
-    "person.view": N_("Viewed the person page"),
-    "person.create": N_("Added to the register"),
-    "person.update": N_("Edited the details"),
-    "person.category": N_("Changed the category"),
-    "person.close": N_("Ended the support"),
-    "team.assign": N_("Added to the team"),
-    "team.unassign": N_("Removed from the team"),
-}
-
-
 async def list_person_audit(commune_id: int, person_id: int) -> list[dict[str, Any]]:
     """The person's audit trail, newest first, with the actors' names."""
     from server.audit.queries import list_events
@@ -293,6 +282,5 @@ async def list_person_audit(commune_id: int, person_id: int) -> list[dict[str, A
         e["at_local"] = to_vietnam(e["at"])
         e["actor_name"] = names.get(e["actor_id"], "")
         e["member_name"] = names.get(e["detail"].get("user_id"), "")
-        label = AUDIT_LABELS.get(e["action"])
-        e["label"] = _(label) if label else e["action"]
+        e["label"] = action_label(e["action"]) or e["action"]
     return events

@@ -169,9 +169,9 @@ async def import_confirm(request: Request, user: SignedIn,
         return _preview(request, checked, _err("problems"), 422)
     return Stream(_write_with_progress(request, user, [c["write"] for c in checked]),
                   media_type="text/html; charset=utf-8", status_code=200,
-                  # no-store (person data); no-transform and X-Accel-Buffering: a proxy must pass
-                  # each line on as it comes, not hold the answer until the end.
-                  headers={"Cache-Control": "no-store, no-transform", "X-Accel-Buffering": "no"})
+                  # (no-store comes from the app's policy.) A proxy must pass each line on as it
+                  # comes, not hold the answer until the end: nginx reads this header.
+                  headers={"X-Accel-Buffering": "no"})
 
 
 def _err(kind: str) -> str:

@@ -64,3 +64,31 @@ function labelCells(root = document) {
 }
 labelCells();
 document.addEventListener("htmx:afterSettle", (e) => labelCells(e.target));
+
+// The people import's upload: how much of the file has gone up, then "checking the rows", so an
+// official uploading a 5,000-row register on a slow link sees that it is working. htmx sends the
+// form (hx-post on #import-upload); without JavaScript it posts as usual. The confirmation
+// needs no script: its answer is streamed, a progress line as the rows are written.
+document.addEventListener("htmx:beforeSend", (e) => {
+  const form = e.target;
+  if (!(form instanceof HTMLFormElement) || form.id !== "import-upload") return;
+  const status = document.getElementById("upload-status");
+  const bar = document.getElementById("upload-progress");
+  const note = document.getElementById("upload-note");
+  if (!status || !bar || !note) return;
+  status.hidden = false;
+  bar.max = 100;
+  bar.value = 0;
+  note.textContent = status.dataset.sending;
+  const upload = e.detail.xhr.upload;
+  upload.addEventListener("progress", (p) => {
+    if (!p.lengthComputable || !p.total) return;
+    const pct = Math.floor((100 * p.loaded) / p.total);
+    bar.value = pct;
+    note.textContent = `${status.dataset.sending} ${pct}%`;
+  });
+  upload.addEventListener("load", () => {
+    bar.removeAttribute("value"); // indeterminate: the server is reading the rows
+    note.textContent = status.dataset.checking;
+  });
+});

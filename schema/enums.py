@@ -91,6 +91,26 @@ class Sex(enum.StrEnum):
     other = "other"
 
 
+# The people register's vocabularies (Law 73/2021/QH14 and its decrees; high_risk is a
+# project target group, not a legal category).
+class Category(enum.StrEnum):
+    drug_user = "drug_user"
+    voluntary = "voluntary"
+    methadone = "methadone"
+    post_rehab = "post_rehab"
+    education = "education"
+    high_risk = "high_risk"
+
+
+class EndReason(enum.StrEnum):
+    completed = "completed"
+    relapsed = "relapsed"
+    moved = "moved"
+    died = "died"
+    imprisoned = "imprisoned"
+    compulsory = "compulsory"
+
+
 class AgeBand(enum.StrEnum):
     under18 = "under18"
     a18_29 = "18_29"
@@ -170,6 +190,14 @@ LABELS: dict[type[enum.Enum], dict[str, str]] = {
             "rehab": N_("Rehab options"), "stigma": N_("Against stigma"),
             "hiv": N_("HIV and safe use"), "family": N_("Family support")},
     Sex: {"male": N_("Male"), "female": N_("Female"), "other": N_("Other")},
+    Category: {"drug_user": N_("Drug user under management"),
+               "voluntary": N_("Voluntary rehab at home or in the community"),
+               "methadone": N_("Methadone / substitution treatment"),
+               "post_rehab": N_("Post-rehab management"),
+               "education": N_("Education at the commune"), "high_risk": N_("High risk")},
+    EndReason: {"completed": N_("Completed"), "relapsed": N_("Relapsed"),
+                "moved": N_("Moved away"), "died": N_("Died"), "imprisoned": N_("Imprisoned"),
+                "compulsory": N_("Sent to compulsory rehab")},
     AgeBand: {"under18": N_("Under 18"), "18_29": N_("18–29"), "30_44": N_("30–44"),
               "45plus": N_("45 or older")},
     Service: {"health_station": N_("Commune health station"),
@@ -183,11 +211,11 @@ LABELS: dict[type[enum.Enum], dict[str, str]] = {
                 "attended": N_("Attended"), "closed": N_("Closed")},
     RefOutcome: {"completed": N_("Completed"), "declined": N_("Declined"),
                  "no_show": N_("Did not show up"), "cancelled": N_("Cancelled")},
-    Kind: {"visit": N_("Visit"), "talk": N_("Talk"), "referral": N_("Referral"),
+    Kind: {"visit": N_("Visit"), "talk": N_("Outreach talk"), "referral": N_("Referral"),
            "training": N_("Training session"), "counselling": N_("Counselling contact"),
            "referral_status": N_("Referral follow-up step")},
-    State: {"submitted": N_("Submitted"), "approved": N_("Approved"),
-            "returned": N_("Returned"), "rejected": N_("Rejected")},
+    State: {"submitted": N_("Waiting for review"), "approved": N_("Approved"),
+            "returned": N_("Returned for correction"), "rejected": N_("Rejected")},
 }
 
 

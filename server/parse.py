@@ -21,6 +21,7 @@ passkey ceremonies) are covered too, and refuses the NUL character PostgreSQL ca
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -163,6 +164,16 @@ def decode_json(body: bytes | str, max_depth: int = MAX_JSON_DEPTH,
     if not json_depth_ok(value, max_depth):
         raise JSONError(_DEEP)
     return value
+
+
+def json_codes(value: Any) -> list[str]:
+    """A list of codes from a JSON list column (text on SQLite, a list on PostgreSQL): the
+    codes as text; a value that is not a JSON list reads as no codes."""
+    try:
+        items = json.loads(value) if isinstance(value, str) else list(value or [])
+    except (TypeError, ValueError):
+        return []
+    return [str(i) for i in items] if isinstance(items, list) else []
 
 
 async def guard_input(request: Request) -> None:

@@ -65,10 +65,6 @@ class CurrentUser(msgspec.Struct, frozen=True):
     def is_official(self) -> bool:
         return self.role == "official"
 
-    @property
-    def is_volunteer(self) -> bool:
-        return self.role == "volunteer"
-
 
 def current_user(connection: ASGIConnection) -> CurrentUser | None:
     raw = connection.scope.get("session") or {}

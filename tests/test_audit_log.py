@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from server import vntime
 from server.audit.queries import record_event, verify_chain
 from server.audit.tables import AuditEvent
 from server.db import write_transaction
@@ -130,7 +131,7 @@ def test_official_browses_own_commune_log_with_filters(world, as_user):
     assert str(made["a"])[:8] not in r.text
     r = client.get(f"/audit?user={world['dave']}")
     assert str(made["a"])[:8] not in r.text
-    today = dt.datetime.now(dt.UTC).date()
+    today = vntime.today()
     r = client.get(f"/audit?since={today}&until={today}")
     assert str(made["a"])[:8] in r.text
     r = client.get(f"/audit?until={today - dt.timedelta(days=1)}")
@@ -139,6 +140,22 @@ def test_official_browses_own_commune_log_with_filters(world, as_user):
     assert r.status_code == 200
     fragment = client.get("/audit?action=entry.approve", headers={"hx-request": "true"})
     assert fragment.text.lstrip().startswith('<section class="card" id="audit-rows">')
+
+
+def test_the_date_filter_takes_vietnam_days(world, as_user):
+    """An event at 06:30 in Vietnam (23:30 UTC the day before) is filed under its Vietnam day:
+    filtering by that day shows it, filtering by the day before does not."""
+    at = dt.datetime(2026, 3, 10, 6, 30, tzinfo=vntime.VIETNAM)
+    run(AuditEvent(at=at, actor_id=world["alice"], commune_id=world["A"], action="test.dawn",
+                   subject_type="entry", subject_id="dawnvisi").save())
+    alice = as_user(world["alice"])
+    row = '<li class="review-item" id="audit-'
+    same_day = alice.get("/audit?action=test.dawn&since=2026-03-10&until=2026-03-10")
+    assert same_day.text.count(row) == 1 and "dawnvisi" in same_day.text
+    day_before = alice.get("/audit?action=test.dawn&since=2026-03-09&until=2026-03-09")
+    assert day_before.text.count(row) == 0
+    assert alice.get("/audit?action=test.dawn&since=2026-03-10").text.count(row) == 1
+    assert alice.get("/audit?action=test.dawn&until=2026-03-09").text.count(row) == 0
 
 
 def test_audit_log_is_paginated(world, as_user):

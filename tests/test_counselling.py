@@ -21,8 +21,8 @@ from server.counselling.report import counselling_figures
 from server.counselling.tables import CounsellingContact
 from server.records.queries import submit_record
 from server.records.tables import Entry, EntryVersion
-from server.records.validation import vn_today
 from server.review.queries import approve_entry, reject_entry
+from server.vntime import today as vn_today
 from server.web import CurrentUser
 from tests.conftest import run
 from tests.factories import make_entry, make_person

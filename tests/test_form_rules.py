@@ -49,7 +49,8 @@ def test_a_changed_constraint_changes_the_block(app):
 
 
 def test_the_form_carries_the_block_and_the_server_says_the_same(world, as_user, app):
-    from server.records.validation import validate_fields, vn_today
+    from server.records.validation import validate_fields
+    from server.vntime import today as vn_today
 
     page = as_user(world["alice"]).get("/talks/new").text
     block = _block(page, "talk")
@@ -69,7 +70,7 @@ def test_the_referral_step_form_carries_its_rules_too(world, as_user):
     """The follow-up step form on a referral's page is checked on the phone like the others:
     its block comes from ReferralStatusIn, the outcome asked only when the step closes."""
     from schema.records import ReferralStatusIn
-    from server.records.validation import vn_today
+    from server.vntime import today as vn_today
     from tests.conftest import run
     from tests.factories import make_entry, make_person
 

@@ -48,6 +48,30 @@ def assert_security_headers(r: Any, what: str) -> None:
     assert r.headers.get("referrer-policy") in ("same-origin", "no-referrer"), what
 
 
+def assert_refusal(r: Any, status: int, what: str) -> None:
+    """An error answer: its status, the security headers and `no-store`."""
+    assert r.status_code == status, what
+    assert_security_headers(r, what)
+    assert r.headers["cache-control"] == "no-store", what
+
+
+def broken_client(error_page: Any = None) -> TestClient:
+    """The app with a route that raises a bug, and optionally an error page that raises too
+    (then the test client hands back Litestar's last-resort answer instead of raising)."""
+    from server.app import create_app
+
+    @get("/test-only/boom", include_in_schema=False, sync_to_thread=False)
+    def boom() -> str:
+        raise RuntimeError("a bug")
+
+    broken = create_app()
+    if error_page is not None:
+        broken.exception_handlers[Exception] = error_page
+    broken.register(boom)
+    return TestClient(broken, base_url="http://localhost:8000",
+                      raise_server_exceptions=error_page is None)
+
+
 @pytest.fixture
 def demo() -> dict[str, Any]:
     """The full demo (people, entries of every kind, a final report) and one real id for
@@ -177,20 +201,12 @@ def test_csrf_refusal_has_the_headers(world, as_user):
     alice = as_user(world["alice"])
     del alice.headers["x-csrftoken"]
     r = alice.post("/users", data={"display_name": "X", "role": "volunteer"})
-    assert r.status_code == 403
-    assert_security_headers(r, "CSRF refusal")
-    assert r.headers["cache-control"] == "no-store"
+    assert_refusal(r, 403, "CSRF refusal")
 
 
 def test_unknown_route_and_method_have_the_headers(client):
-    r = client.get("/no-such-page")
-    assert r.status_code == 404
-    assert_security_headers(r, "404")
-    assert r.headers["cache-control"] == "no-store"
-    r = client.delete("/signin")
-    assert r.status_code == 405
-    assert_security_headers(r, "405")
-    assert r.headers["cache-control"] == "no-store"
+    assert_refusal(client.get("/no-such-page"), 404, "404")
+    assert_refusal(client.delete("/signin"), 405, "405")
 
 
 def test_unknown_route_speaks_the_chosen_language(client):
@@ -201,18 +217,7 @@ def test_unknown_route_speaks_the_chosen_language(client):
 
 
 def test_server_error_page_has_the_headers(fresh_db):
-    from server.app import create_app
-
-    @get("/test-only/boom", include_in_schema=False, sync_to_thread=False)
-    def boom() -> str:
-        raise RuntimeError("a bug")
-
-    broken = create_app()
-    broken.register(boom)
-    r = TestClient(broken, base_url="http://localhost:8000").get("/test-only/boom")
-    assert r.status_code == 500
-    assert_security_headers(r, "500")
-    assert r.headers["cache-control"] == "no-store"
+    assert_refusal(broken_client().get("/test-only/boom"), 500, "500")
 
 
 def test_static_files_have_the_headers_and_long_public_caching(client):
@@ -220,10 +225,7 @@ def test_static_files_have_the_headers_and_long_public_caching(client):
     assert r.status_code == 200
     assert_security_headers(r, "static")
     assert r.headers["cache-control"] == "max-age=31536000, public"
-    r = client.get("/static/no-such-file.css")
-    assert r.status_code == 404
-    assert_security_headers(r, "static 404")
-    assert r.headers["cache-control"] == "no-store"
+    assert_refusal(client.get("/static/no-such-file.css"), 404, "static 404")
 
 
 def test_rate_limit_refusal_has_the_headers(client):
@@ -231,29 +233,15 @@ def test_rate_limit_refusal_has_the_headers(client):
 
     for _ in range(settings.signin_rate_limit):
         client.post("/auth/passkey/login/options")
-    r = client.post("/auth/passkey/login/options")
-    assert r.status_code == 429
-    assert_security_headers(r, "429")
-    assert r.headers["cache-control"] == "no-store"
+    assert_refusal(client.post("/auth/passkey/login/options"), 429, "429")
 
 
 def test_when_even_the_error_page_fails_the_answer_has_the_headers(fresh_db):
     """The last resort: Litestar's own handler for every exception raised too."""
-    from server.app import create_app
-
-    @get("/test-only/boom", include_in_schema=False, sync_to_thread=False)
-    def boom() -> str:
-        raise RuntimeError("a bug")
 
     def failing_error_page(request: Any, exc: Exception) -> Response:
         raise RuntimeError("the error page is broken too")
 
-    broken = create_app()
-    broken.exception_handlers[Exception] = failing_error_page
-    broken.register(boom)
-    client = TestClient(broken, base_url="http://localhost:8000", raise_server_exceptions=False)
-    r = client.get("/test-only/boom")
-    assert r.status_code == 500
-    assert_security_headers(r, "500 without an error page")
-    assert r.headers["cache-control"] == "no-store"
+    r = broken_client(failing_error_page).get("/test-only/boom")
+    assert_refusal(r, 500, "500 without an error page")
     assert "Những gì bạn đã lưu trên điện thoại không bị mất" in r.text

@@ -35,7 +35,7 @@ def _periods(pid: int) -> list[dict]:
 
 
 def _today() -> dt.date:
-    from server.people.labels import today
+    from server.vntime import today
 
     return today()
 

@@ -7,21 +7,17 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
+from server.vntime import today as vn_today
 from tests.browser import enrol, until
 from tests.test_offline_browser import live_person, wait_outbox
 
 pytestmark = pytest.mark.browser
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
 SHELL = ("/app", "/visits/new?shell=1", "/talks/new?shell=1", "/referrals/new?shell=1")
 
-
-def vn_today() -> dt.date:
-    return dt.datetime.now(VN).date()
 
 
 def cached_phone(page: Any, server: Any, volunteer: str = "Nguyễn Văn Bình") -> None:

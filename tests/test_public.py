@@ -13,7 +13,7 @@ from server.audit.tables import AuditEvent
 from server.public import content, queries
 from server.public.tables import PlannedTalk, PublicPage
 from server.records.tables import Provider
-from server.records.validation import vn_today
+from server.vntime import today as vn_today
 from server.web import PWA_DIR
 from tests.conftest import run
 

@@ -22,7 +22,7 @@ from server.audit.queries import record_event
 from server.public import queries
 from server.public.tables import PlannedTalk, PublicPage
 from server.records.tables import Provider
-from server.records.validation import vn_today
+from server.vntime import today as vn_today
 from tests.conftest import run
 
 MARKER = "Zqx Markername"

@@ -12,7 +12,7 @@ import pytest
 
 from schema.records import VisitIn
 from server.records.queries import submit_record
-from server.records.validation import vn_today
+from server.vntime import today as vn_today
 from server.web import CurrentUser
 from tests.conftest import run
 from tests.factories import make_entry, make_person

@@ -11,8 +11,8 @@ import pytest
 
 from server.records.queries import submit_record
 from server.records.tables import Entry, Provider, ReferralEvent
-from server.records.validation import vn_today
 from server.review import queries as review
+from server.vntime import today as vn_today
 from tests.conftest import run
 from tests.factories import make_entry, make_person
 from tests.test_records import cu

@@ -7,6 +7,7 @@ import datetime as dt
 import html
 import re
 
+from server import vntime
 from server.reports import periods
 from tests.conftest import run
 from tests.factories import make_entry
@@ -56,7 +57,7 @@ def _items(text: str) -> list[str]:
 
 def test_the_page_shows_due_dates_and_why_a_report_is_empty(world, as_user):
     # The page runs on today's Vietnam date; the entries are dated inside what it opens on.
-    day = periods.today()
+    day = vntime.today()
     first, month = periods.opening_periods(day)[0], periods.opening_periods(day)[-1]
     alice = as_user(world["alice"])
     items = _items(alice.get("/reports").text)
@@ -81,14 +82,14 @@ def test_the_page_shows_due_dates_and_why_a_report_is_empty(world, as_user):
 
 
 def test_a_bare_reports_page_starts_its_form_on_the_report_due_next(world, as_user):
-    first = periods.opening_periods(periods.today())[0].period
+    first = periods.opening_periods(vntime.today())[0].period
     text = as_user(world["alice"]).get("/reports").text
     assert f'<option value="{first.kind}" selected>' in text
     assert f'name="year" inputmode="numeric" maxlength="4" value="{first.year}"' in text
 
 
 def test_the_report_itself_says_why_it_is_empty_instead_of_a_page_of_zeros(world, as_user):
-    day = periods.today()
+    day = vntime.today()
     month = periods.opening_periods(day)[-1].period
     url = f"/reports/view?area={world['A']}&{'&'.join(f'{k}={v}' for k, v in month.query().items())}"
     alice, eve = as_user(world["alice"]), as_user(world["eve"])

@@ -40,11 +40,11 @@ from server.areas.queries import get_area
 from server.counselling.queries import set_counsellors
 from server.i18n import set_locale
 from server.records.queries import submit_record
-from server.records.validation import vn_today
 from server.reports import periods, sentences
 from server.reports.build import build_report
 from server.review.queries import approve_entry, reject_entry
 from server.training.queries import set_recorders
+from server.vntime import today as vn_today
 from server.web import CurrentUser
 from tests.conftest import run
 from tests.factories import make_entry, make_person

@@ -286,8 +286,8 @@ def test_transfer_flow_access_and_audit(world, as_user):
 def test_the_receiving_register_counts_due_visits_from_the_move(world, as_user):
     """Never visited by the receiving commune, the person is due a visit a frequency after
     they arrived — not overdue because their support began long before, elsewhere."""
-    from server.people.labels import today
     from server.people.queries import get_due_for
+    from server.vntime import today
     from server.web import CurrentUser
 
     ids = run(load_people(world))

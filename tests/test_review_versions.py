@@ -14,8 +14,8 @@ import pytest
 from server.audit.tables import AuditEvent
 from server.records.queries import submit_record
 from server.records.tables import Entry
-from server.records.validation import vn_today
 from server.review import queries
+from server.vntime import today as vn_today
 from tests.conftest import run
 from tests.factories import make_person
 from tests.test_records import cu

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 import uuid
 
-from server.records.validation import vn_today
+from server.vntime import today as vn_today
 from tests.conftest import run
 from tests.factories import make_entry
 from tests.test_visits import form_env

@@ -14,11 +14,11 @@ from server.areas.queries import create_user, set_user_active
 from server.audit.tables import AuditEvent
 from server.records.queries import submit_record
 from server.records.tables import Entry
-from server.records.validation import vn_today
 from server.review.queries import approve_entry, reject_entry
 from server.training.queries import set_recorders
 from server.training.report import training_figures
 from server.training.tables import TrainingParticipant, TrainingSession
+from server.vntime import today as vn_today
 from server.web import CurrentUser
 from tests.conftest import run
 from tests.test_visits import form_env

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from server.records.queries import submit_record
-from server.records.validation import vn_today
 from server.review import queries as review
 from server.sync.queries import list_updates_for
+from server.vntime import today as vn_today
 from tests.conftest import IS_PG, run
 from tests.factories import make_entry, make_person
 from tests.test_records import cu

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from server.records.validation import vn_today
+from server.vntime import today as vn_today
 from tests.conftest import run
 from tests.factories import make_entry, make_person
 

@@ -27,6 +27,7 @@ from server.audit.tables import AuditEvent
 from server.db import write_transaction
 from server.parse import db_id
 from server.people.tables import Person
+from server.vntime import day_start
 
 AUDIT_LOCK = 0x0D0A6  # advisory lock key for the chain
 
@@ -143,16 +144,13 @@ async def list_events(commune_id: int, *, person_id: int | None = None, actor_id
         q = q.where(AuditEvent.actor_id == actor_id)
     if action:
         q = q.where(AuditEvent.action == action)
+    # The filter's dates are Vietnam days: an event at 06:30 in Vietnam is 23:30 UTC the day
+    # before, and belongs to the day the official lived it.
     if since:
-        q = q.where(AuditEvent.at >= dt.datetime.combine(since, dt.time(), dt.UTC))
+        q = q.where(AuditEvent.at >= day_start(since))
     if until:
-        q = q.where(AuditEvent.at < dt.datetime.combine(until + dt.timedelta(days=1), dt.time(),
-                                                        dt.UTC))
+        q = q.where(AuditEvent.at < day_start(until + dt.timedelta(days=1)))
     return await q.order_by(AuditEvent.id, ascending=False).limit(limit).offset(offset)
-
-
-async def count_events(commune_id: int) -> int:
-    return await AuditEvent.count().where(AuditEvent.commune_id == commune_id)
 
 
 async def list_event_actions(commune_id: int) -> list[str]:

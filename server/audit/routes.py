@@ -14,23 +14,15 @@ from litestar.response import Template
 
 from server import fmt
 from server.areas.queries import list_users_in_area
-from server.audit import queries
-from server.i18n import N_, _
+from server.audit import labels, queries
 from server.web import SignedIn, date_or_none, db_id, int_or_none, page
 
 PER_PAGE = 50
-ACTION_LABELS = {
-    "entry.approve": N_("Entry approved"), "entry.return": N_("Entry returned"),
-    "entry.reject": N_("Entry rejected"), "entry.reopen": N_("Entry reopened"),
-    "entry.view": N_("Entry opened for review"), "person.view": N_("Person page opened"),
-    "auth.sign_in": N_("Signed in"), "auth.enrol": N_("Passkey created"),
-    "user.invite": N_("User invited"), "user.revoke_passkeys": N_("Passkeys revoked"),
-}
 
 
 def action_label(action: str) -> str:
-    label = ACTION_LABELS.get(action)
-    return f"{_(label)} ({action})" if label else action
+    label = labels.action_label(action)
+    return f"{label} ({action})" if label else action
 
 
 def _detail(value: Any) -> str:

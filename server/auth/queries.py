@@ -7,7 +7,7 @@ import hashlib
 import secrets
 from typing import Any
 
-from server.areas.tables import Area, User
+from server.areas.tables import User
 from server.audit.queries import record_event
 from server.auth.store import end_sessions_of
 from server.auth.tables import Challenge, Credential, Invitation
@@ -150,8 +150,3 @@ async def count_passkeys(user_ids: list[int]) -> dict[int, int]:
     for r in rows:
         counts[r["user"]] = counts.get(r["user"], 0) + 1
     return counts
-
-
-async def area_for_user(user_id: int) -> dict[str, Any] | None:
-    u = await User.select(User.area).where(User.id == user_id).first()
-    return await Area.select().where(Area.id == u["area"]).first() if u else None

@@ -11,8 +11,8 @@ from typing import Any
 from server.counselling.queries import close_follow_up, set_counsellors
 from server.records.queries import submit_record
 from server.records.tables import Entry
-from server.records.validation import vn_today
 from server.review.queries import approve_entry
+from server.vntime import today as vn_today
 from server.web import CurrentUser
 
 

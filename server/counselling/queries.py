@@ -19,7 +19,8 @@ from server.counselling.tables import CounsellingContact, Counsellor
 from server.db import write_transaction
 from server.i18n import _
 from server.records.tables import Entry
-from server.records.validation import VN, vn_today
+from server.vntime import now as vn_now
+from server.vntime import today as vn_today
 from server.web import CurrentUser
 
 
@@ -82,7 +83,7 @@ async def check_counselling(user: CurrentUser, typed: dict[str, Any],
                             errors: dict[str, str]) -> None:
     day, time = typed.get("date"), typed.get("time")
     if "date" not in errors and isinstance(day, dt.date):
-        now = dt.datetime.now(VN)
+        now = vn_now()
         if day > vn_today():
             errors["date"] = _("The date cannot be in the future.")
         elif day == now.date() and isinstance(time, str) and "time" not in errors \
@@ -223,9 +224,3 @@ async def close_follow_up(user: CurrentUser, entry_id: uuid.UUID, note: str) -> 
                                commune_id=user.commune_id, subject_type="entry",
                                subject_id=str(entry_id), person_id=row["person"],
                                detail={"note": bool(note)})
-
-
-async def count_contacts_since(commune_id: int, since: dt.date) -> int:
-    return await Entry.count().where((Entry.commune == commune_id)
-                                     & (Entry.kind == "counselling")
-                                     & (Entry.entry_date >= since))

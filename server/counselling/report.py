@@ -26,20 +26,12 @@ Numbers only: no names, no persons, no caller details (an anonymous caller has n
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from schema.enums import Asker, Channel, CounselAction, CounselTopic, label
 from server.counselling.tables import CounsellingContact
+from server.parse import json_codes
 from server.records.tables import Entry
-
-
-def _codes(value: Any) -> list[str]:
-    try:
-        items = json.loads(value) if isinstance(value, str) else list(value or [])
-    except ValueError:
-        return []
-    return [str(i) for i in items] if isinstance(items, list) else []
 
 
 async def counselling_figures(commune_ids: list[int], start: dt.date,
@@ -67,9 +59,9 @@ async def counselling_figures(commune_ids: list[int], start: dt.date,
     for r in rows:
         by_channel[r["channel"]] = by_channel.get(r["channel"], 0) + 1
         by_asker[r["asker"]] = by_asker.get(r["asker"], 0) + 1
-        for code in set(_codes(r["topics"])):
+        for code in set(json_codes(r["topics"])):
             by_topic[code] = by_topic.get(code, 0) + 1
-        actions = set(_codes(r["actions"]))
+        actions = set(json_codes(r["actions"]))
         for code in actions:
             by_action[code] = by_action.get(code, 0) + 1
         if "referral" in actions:

@@ -4,7 +4,6 @@ caches), closing a follow-up, and the JSON API."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any
 
@@ -19,7 +18,8 @@ from server.counselling.kind import counselling_context
 from server.i18n import _
 from server.records.api import RESPONSES, api_submit, submit_operation
 from server.records.forms_web import envelope, handle_post, render_form
-from server.records.validation import VN, vn_today
+from server.vntime import now as vn_now
+from server.vntime import today as vn_today
 from server.web import BLANK_FORM, CurrentUser, SignedIn, db_id, page
 
 WRITERS = {"roles": ("volunteer", "official")}
@@ -93,7 +93,7 @@ async def new_counselling(request: Request, user: SignedIn, person: str = "",
                           shell: str = "") -> Response:
     """`?shell=1` is the blank form the service worker caches (no names in it)."""
     await _allowed(user)
-    now = dt.datetime.now(VN)
+    now = vn_now()
     values: dict[str, Any] = {"date": vn_today().isoformat(),
                               "time": "" if shell else now.strftime("%H:%M")}
     if db_id(person):

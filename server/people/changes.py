@@ -4,6 +4,7 @@ frequency. Each function writes its rows and their audit events in one write tra
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from piccolo.engine.postgres import PostgresEngine
@@ -11,10 +12,12 @@ from piccolo.engine.postgres import PostgresEngine
 from server.areas.tables import Area, User
 from server.audit.queries import record_event
 from server.db import write_transaction
-from server.people.labels import fold, today
+from server.people.labels import fold
 from server.people.tables import CategoryPeriod, Person, TeamMember
+from server.vntime import today
 
 PERSON_FIELDS = ("full_name", "birth_year", "sex", "village", "phone", "address", "notes")
+PROGRESS_EVERY = 100  # rows an import writes between two progress reports
 CODE_LOCK = 0x0D0A7  # advisory lock namespace for code generation (PostgreSQL)
 
 
@@ -67,9 +70,12 @@ async def create_person(*, actor_id: int, commune_id: int, fields: dict[str, Any
     return person_id, code
 
 
-async def import_people(*, actor_id: int, commune_id: int, rows: list[dict[str, Any]]) -> \
-        list[str]:
-    """All rows or none: each row has `fields`, `category`, `start`, `planned_end`."""
+async def import_people(*, actor_id: int, commune_id: int, rows: list[dict[str, Any]],
+                        progress: Callable[[int], Awaitable[None]] | None = None) -> list[str]:
+    """All rows or none: each row has `fields`, `category`, `start`, `planned_end`.
+    `progress(n)` is awaited after every `PROGRESS_EVERY` rows written (and the last), so the
+    official importing thousands of rows sees how far it has got; the rows are only visible
+    to anyone else once all of them are written."""
     codes: list[str] = []
     async with write_transaction(Person._meta.db):
         await _lock_codes(commune_id)
@@ -85,6 +91,8 @@ async def import_people(*, actor_id: int, commune_id: int, rows: list[dict[str, 
                                detail={"code": code, "category": row["category"],
                                        "source": "import"})
             codes.append(code)
+            if progress and (len(codes) % PROGRESS_EVERY == 0 or len(codes) == len(rows)):
+                await progress(len(codes))
         await record_event("person.import", actor_id=actor_id, commune_id=commune_id,
                            subject_type="commune", subject_id=commune_id,
                            detail={"count": len(codes)})

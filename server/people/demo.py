@@ -8,8 +8,9 @@ import datetime as dt
 from typing import Any
 
 from server.people.changes import assign_member, create_person
-from server.people.labels import default_planned_end, today
+from server.people.labels import default_planned_end
 from server.people.queries import get_person_for
+from server.vntime import today
 from server.web import CurrentUser
 
 # (commune, village index, name, birth year, sex, category, days since start, team keys)

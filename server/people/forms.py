@@ -1,55 +1,18 @@
-"""The register's forms: what is typed (all strings, so nothing is lost on error) and the checks
-that report every field's problem at once (msgspec would stop at the first)."""
+"""The register's form checks: every field's problem at once (msgspec would stop at the first),
+and the clean values when there is none. The form types are `schema.people`."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-import msgspec
-
+from schema.people import CategoryIn, CloseIn, PersonIn, SettingsIn
 from server import parse
 from server.i18n import _
-from server.people.labels import CATEGORIES, END_REASONS, SEXES, default_planned_end, today
+from server.people.labels import CATEGORIES, END_REASONS, SEXES, default_planned_end
+from server.vntime import today
 
 MIN_YEAR = 1920
-
-
-class PersonIn(msgspec.Struct):
-    full_name: str = ""
-    birth_year: str = ""
-    sex: str = ""
-    village: str = ""
-    phone: str = ""
-    address: str = ""
-    notes: str = ""
-    # Only on creation: the first category period.
-    category: str = ""
-    start_date: str = ""
-    planned_end: str = ""
-    after_compulsory: str = ""
-
-
-class CategoryIn(msgspec.Struct):
-    category: str = ""
-    start_date: str = ""
-    planned_end: str = ""
-    after_compulsory: str = ""
-    previous_reason: str = "completed"
-
-
-class CloseIn(msgspec.Struct):
-    end_date: str = ""
-    reason: str = ""
-
-
-class TeamIn(msgspec.Struct):
-    user_id: str = ""
-    role: str = "member"
-
-
-class SettingsIn(msgspec.Struct):
-    visit_frequency_days: str = ""
 
 
 def parse_date(text: str) -> dt.date | None:

@@ -24,9 +24,9 @@ from server.people.labels import (
     default_planned_end,
     fold,
     sex_label,
-    today,
 )
 from server.people.queries import find_duplicates
+from server.vntime import today
 
 MAX_ROWS = 5000
 MAX_BYTES = 5 * 1024 * 1024

@@ -3,20 +3,25 @@ visit-frequency setting, and the volunteer's caseload as JSON for the phone."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from typing import Any
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, cast
 
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.params import URLEncodedBody
-from litestar.response import Redirect, Template
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect, Stream, Template
 
+from schema.people import SettingsIn
 from server.areas.queries import get_area, list_villages
 from server.i18n import _
 from server.parse import JSONError, decode_json
 from server.people import changes, queries
-from server.people.forms import SettingsIn, check_settings
+from server.people.forms import check_settings
 from server.people.importer import (
     COLUMNS,
     MAX_ROWS,
@@ -25,9 +30,10 @@ from server.people.importer import (
     export_xlsx,
     read_rows,
 )
-from server.people.labels import today
-from server.web import SignedIn, page
+from server.vntime import today
+from server.web import SignedIn, current_user, page
 
+log = logging.getLogger(__name__)
 OFFICIAL = {"roles": ("official",)}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -98,10 +104,58 @@ class ConfirmIn(msgspec.Struct):
     rows: str = ""
 
 
+# Where the streamed answer's progress lines go (see people/import_running.html).
+PROGRESS_MARK = "<!-- import progress -->"
+# Imports still writing after their page was closed: held so the task is not collected.
+_RUNNING: set[asyncio.Task[list[str]]] = set()
+
+
+def _render(request: Request, template: str, **context: Any) -> str:
+    engine = cast(JinjaTemplateEngine, request.app.template_engine)
+    response = Template(template_name=template,
+                        context={"user": current_user(request), **context})
+    return engine.get_template(template).render(**response.create_template_context(request))
+
+
+async def _write_with_progress(request: Request, user: SignedIn,
+                               rows: list[dict[str, Any]]) -> AsyncIterator[str]:
+    """The confirmation's answer, streamed: the page, then a progress line every
+    `PROGRESS_EVERY` rows written, then the outcome. Plain HTML that a browser shows as it
+    arrives, so an official importing thousands of rows on a slow link sees how far it has got,
+    with or without JavaScript. The rows are written in one transaction by a task of its own:
+    closing the page does not stop it, and it still writes all of them or none."""
+    total = len(rows)
+    head, tail = _render(request, "people/import_running.html", total=total).split(PROGRESS_MARK)
+    yield head
+    reports: asyncio.Queue[int | None] = asyncio.Queue()
+
+    async def write() -> list[str]:
+        try:
+            return await changes.import_people(actor_id=user.id,
+                                               commune_id=user.commune_id or 0, rows=rows,
+                                               progress=reports.put)
+        finally:
+            reports.put_nowait(None)
+
+    job = asyncio.create_task(write())
+    _RUNNING.add(job)
+    job.add_done_callback(_RUNNING.discard)
+    while (written := await reports.get()) is not None:
+        yield _render(request, "people/_import_step.html", written=written, total=total)
+    try:
+        codes = await job
+    except Exception:  # the database failed: say so; the transaction wrote nothing
+        log.exception("people import failed")
+        yield _render(request, "people/_import_done.html", imported=0, failed=True)
+    else:
+        yield _render(request, "people/_import_done.html", imported=len(codes), failed=False)
+    yield tail
+
+
 @post("/people/import/confirm", name="people-import-confirm", include_in_schema=False,
       opt=OFFICIAL)
 async def import_confirm(request: Request, user: SignedIn,
-                         data: URLEncodedBody[ConfirmIn]) -> Template | Redirect:
+                         data: URLEncodedBody[ConfirmIn]) -> Template | Stream:
     try:
         raw = decode_json(data.rows)
     except JSONError:
@@ -113,10 +167,11 @@ async def import_confirm(request: Request, user: SignedIn,
     checked = await check_rows(user.commune_id or 0, rows, await _villages(user))
     if any(c["problems"] for c in checked) or user.commune_id is None:
         return _preview(request, checked, _err("problems"), 422)
-    await changes.import_people(actor_id=user.id, commune_id=user.commune_id,
-                                rows=[c["write"] for c in checked])
-    return Redirect(path=f"/people?sort=recent&status=active&imported={len(checked)}",
-                    status_code=303)
+    return Stream(_write_with_progress(request, user, [c["write"] for c in checked]),
+                  media_type="text/html; charset=utf-8", status_code=200,
+                  # (no-store comes from the app's policy.) A proxy must pass each line on as it
+                  # comes, not hold the answer until the end: nginx reads this header.
+                  headers={"X-Accel-Buffering": "no"})
 
 
 def _err(kind: str) -> str:

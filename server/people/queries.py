@@ -12,16 +12,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import msgspec
 
 from server.areas.tables import Area, User
+from server.audit.labels import action_label
 from server.errors import NotFound
-from server.i18n import N_, _
 from server.parse import page_number
-from server.people.labels import CATEGORIES, category_label, fold, today
+from server.people.labels import CATEGORIES, category_label, fold
 from server.people.tables import CategoryPeriod, Person, TeamMember
+from server.vntime import to_vietnam, today
 from server.web import CurrentUser, db_id
 
 DUE_SOON_DAYS = 7
@@ -265,17 +265,6 @@ async def find_duplicates(commune_id: int, names_years: list[tuple[str, int]]) -
             if (r["search_text"], r["birth_year"]) in wanted}
 
 
-AUDIT_LABELS = {
-    "person.view": N_("Viewed the person page"),
-    "person.create": N_("Added to the register"),
-    "person.update": N_("Edited the details"),
-    "person.category": N_("Changed the category"),
-    "person.close": N_("Ended the support"),
-    "team.assign": N_("Added to the team"),
-    "team.unassign": N_("Removed from the team"),
-}
-
-
 async def list_person_audit(commune_id: int, person_id: int) -> list[dict[str, Any]]:
     """The person's audit trail, newest first, with the actors' names."""
     from server.audit.queries import list_events
@@ -289,12 +278,9 @@ async def list_person_audit(commune_id: int, person_id: int) -> list[dict[str, A
                     if isinstance(e["detail"].get("user_id"), int)})
     names = {u["id"]: u["display_name"] for u in await User.select(
         User.id, User.display_name).where(User.id.is_in(ids))} if ids else {}
-    vn = ZoneInfo("Asia/Ho_Chi_Minh")
     for e in events:
-        at = e["at"] if e["at"].tzinfo else e["at"].replace(tzinfo=dt.UTC)
-        e["at_local"] = at.astimezone(vn)
+        e["at_local"] = to_vietnam(e["at"])
         e["actor_name"] = names.get(e["actor_id"], "")
         e["member_name"] = names.get(e["detail"].get("user_id"), "")
-        label = AUDIT_LABELS.get(e["action"])
-        e["label"] = _(label) if label else e["action"]
+        e["label"] = action_label(e["action"]) or e["action"]
     return events

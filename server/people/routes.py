@@ -15,18 +15,11 @@ from litestar.exceptions import NotFoundException
 from litestar.params import URLEncodedBody
 from litestar.response import Redirect, Template
 
+from schema.people import CategoryIn, CloseIn, PersonIn, TeamIn
 from server.areas.queries import list_villages
 from server.i18n import _
 from server.people import changes, queries
-from server.people.forms import (
-    CategoryIn,
-    CloseIn,
-    PersonIn,
-    TeamIn,
-    check_category,
-    check_close,
-    check_person,
-)
+from server.people.forms import check_category, check_close, check_person
 from server.people.labels import (
     CATEGORIES,
     END_REASONS,
@@ -34,8 +27,8 @@ from server.people.labels import (
     category_label,
     end_reason_label,
     sex_label,
-    today,
 )
+from server.vntime import today
 from server.web import SignedIn, db_id, page
 
 OFFICIAL = {"roles": ("official",)}

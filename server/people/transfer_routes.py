@@ -15,7 +15,8 @@ from litestar.response import Redirect, Template
 
 from server.i18n import _
 from server.people import queries, transfers
-from server.people.labels import category_label, today
+from server.people.labels import category_label
+from server.vntime import today
 from server.web import SignedIn, db_id, page
 
 OFFICIAL = {"roles": ("official",)}

@@ -11,8 +11,8 @@ from typing import Any
 from server.people.changes import assign_member, close_person, create_person
 from server.people.queries import get_person_for
 from server.records.queries import submit_record
-from server.records.validation import vn_today
 from server.review.queries import approve_entry
+from server.vntime import today as vn_today
 from server.web import CurrentUser
 
 

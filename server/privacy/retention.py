@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="donghanh-retention")
     parser.add_argument("--dry-run", action="store_true", help="list, change nothing")
     args = parser.parse_args(argv)
-    from server.records.validation import vn_today
+    from server.vntime import today as vn_today
 
     asyncio.run(run_retention(today=vn_today(), years=settings.retention_years,
                               dry_run=args.dry_run))

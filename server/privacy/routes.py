@@ -7,30 +7,25 @@ export is audited; never cached.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from litestar import Request, get
 from litestar.response import Template
 
 from schema.enums import RefOutcome, RefStatus, label
-from server.i18n import N_, _
 from server.people.labels import category_label, end_reason_label, sex_label
 from server.people.queries import get_person_for, list_periods, list_person_audit
 from server.privacy import queries
 from server.records.listing import entry_data
-from server.records.validation import vn_today
 from server.review.diff import KIND_FIELDS, field_label, kind_label, show_value, state_label
+from server.vntime import to_vietnam
+from server.vntime import today as vn_today
 from server.web import SignedIn
-
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
-# This area's audit actions, which the register's trail does not name.
-ACTIONS = {"person.export": N_("Printed everything held about the person"),
-           "person.anonymise": N_("Anonymised: the retention period had passed")}
 
 
 def _local(moment: Any) -> Any:
-    return moment.astimezone(VN) if getattr(moment, "tzinfo", None) else moment
+    return to_vietnam(moment) if isinstance(moment, dt.datetime) else moment
 
 
 @get("/people/{person_id:int}/data", name="person-data", include_in_schema=False,
@@ -52,9 +47,6 @@ async def person_data(request: Request, user: SignedIn, person_id: int) -> Templ
                       for s in steps if s["referral"] == e["id"]]
         e["received_local"] = _local(e["received_at"])
     events = list(reversed(await list_person_audit(person["commune"], person_id)))
-    for ev in events:
-        if ev["action"] in ACTIONS:
-            ev["label"] = _(ACTIONS[ev["action"]])
     response = Template(template_name="privacy/person_data.html", context={
         "person": person, "periods": await list_periods(person_id),
         "team": await queries.list_team_history(person_id), "entries": entries,

@@ -9,7 +9,7 @@ from typing import Any
 
 from server.public import content, queries
 from server.records.tables import Provider
-from server.records.validation import vn_today
+from server.vntime import today as vn_today
 
 # Provider name (server/records/demo.py) → address, opening hours, phone.
 PROVIDER_DETAILS = {

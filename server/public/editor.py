@@ -23,7 +23,7 @@ from server.areas.queries import get_area
 from server.i18n import _
 from server.public import content, queries
 from server.public.view import page_context
-from server.records.validation import vn_today
+from server.vntime import today as vn_today
 from server.web import SignedIn, db_id, page
 
 EDITORS = {"roles": ("official", "supervisor")}

@@ -9,8 +9,9 @@ from typing import Any
 from schema.enums import Service, Topic, label
 from server import i18n
 from server.public import content, queries
-from server.records.validation import VN, vn_today
 from server.settings import settings
+from server.vntime import local_date
+from server.vntime import today as vn_today
 
 
 def public_url(code: str) -> str:
@@ -48,6 +49,6 @@ async def page_context(area: dict[str, Any], page: dict[str, Any]) -> dict[str, 
                     "tel": content.tel_href(page["hotline_number"])}
         if page["hotline_number"] else None,
         "providers": providers, "communes": communes, "talks": talks,
-        "updated": _date(published.astimezone(VN).date()) if published else "",
+        "updated": _date(local_date(published)) if published else "",
         "path": f"/p/{area['code']}",
     }

@@ -14,7 +14,7 @@ from schema.enums import Service as ServiceEnum
 from schema.enums import label
 from server.i18n import _
 from server.records import listing
-from server.records.validation import vn_today
+from server.vntime import today as vn_today
 from server.web import CurrentUser, db_id
 
 

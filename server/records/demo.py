@@ -14,7 +14,7 @@ from server.areas.tables import Area
 from server.people.tables import CategoryPeriod, Person, TeamMember
 from server.records.queries import submit_record
 from server.records.tables import Provider
-from server.records.validation import vn_today
+from server.vntime import today as vn_today
 from server.web import CurrentUser
 
 PROVIDERS = [

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import msgspec
 from litestar import Request, Response
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
@@ -23,7 +22,7 @@ from schema.records import INPUTS, MAX_VERSION, SubmitResult
 from server.i18n import _
 from server.parse import parse_datetime, parse_int
 from server.records.queries import submit_record
-from server.records.validation import vn_today
+from server.vntime import today as vn_today
 from server.web import CurrentUser, page
 
 ContextFn = Callable[[CurrentUser, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -129,7 +128,3 @@ def display_rows(kind: str, data: dict[str, Any], names: dict[str, str]) -> \
             shown = str(value)
         rows.append((f.label, shown))
     return rows
-
-
-def to_json(result: SubmitResult) -> Any:
-    return msgspec.to_builtins(result)

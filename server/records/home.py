@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.records import listing
-from server.records.validation import vn_today
+from server.vntime import today as vn_today
 from server.web import CurrentUser
 
 

@@ -33,7 +33,8 @@ from server.people.tables import CategoryPeriod, Person, TeamMember
 from server.records.changes import stamp_changes
 from server.records.kinds import EXTRA
 from server.records.tables import Entry, EntryVersion, Provider, ReferralEvent
-from server.records.validation import validate_fields, vn_today
+from server.records.validation import validate_fields
+from server.vntime import today as vn_today
 from server.web import CurrentUser
 
 __all__ = ["SubmitResult", "submit_record", "person_for_record", "NEXT_STEPS"]

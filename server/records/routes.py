@@ -31,7 +31,7 @@ from server.records.contexts import CONTEXTS
 from server.records.forms_web import display_rows, envelope, parse_envelope, read_form, render_form
 from server.records.kinds import EXTRA
 from server.records.queries import NEXT_STEPS, submit_record
-from server.records.validation import vn_today
+from server.vntime import today as vn_today
 from server.web import SignedIn, page
 
 WRITERS = {"roles": ("volunteer", "official")}

@@ -15,7 +15,6 @@ import datetime as dt
 import typing
 from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import msgspec
 import msgspec.inspect as mi
@@ -23,18 +22,7 @@ import msgspec.inspect as mi
 from schema.forms import MESSAGES, _as_text, _unwrap, form_fields
 from schema.records import RULES
 from server.i18n import _
-
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-def vn_today() -> dt.date:
-    return dt.datetime.now(VN).date()
-
-
-def vn_date(moment: dt.datetime) -> dt.date:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(VN).date()
+from server.vntime import today as vn_today
 
 
 @cache

@@ -15,8 +15,9 @@ from typing import Any
 
 from server.counselling.report import counselling_figures
 from server.reports import queries, register, tasks
-from server.reports.periods import Period, today
+from server.reports.periods import Period
 from server.training.report import TARGET_PCT, training_figures
+from server.vntime import today
 
 PERSONAL_KEYS = ("overdue", "volunteers")
 # Training's figures derived from its counts: not summed over communes but recomputed from the

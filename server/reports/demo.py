@@ -26,7 +26,8 @@ from server.records.queries import submit_record
 from server.reports.build import build_report
 from server.reports.document import prose_of
 from server.reports.finals import finalise_report, get_draft, save_draft
-from server.reports.periods import current_presets, today
+from server.reports.periods import current_presets
+from server.vntime import today
 from server.web import CurrentUser
 
 DRAFT = {

@@ -23,7 +23,6 @@ from server.reports.document import (
     prose_of,
 )
 from server.reports.docx_export import document_bytes
-from server.reports.periods import VIETNAM, today
 from server.reports.routes import (
     REPORTERS,
     _chooser,
@@ -33,6 +32,7 @@ from server.reports.routes import (
     _resolve,
     report_query,
 )
+from server.vntime import local_date, to_vietnam, today
 from server.web import SignedIn, page
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -111,7 +111,7 @@ async def document_save(request: Request, user: SignedIn) -> Template | Redirect
     saved_at = await snapshots.save_draft(user, area, period, values)
     if htmx:
         return page(request, "reports/_draft_status.html", errors={},
-                    saved_at=saved_at.astimezone(VIETNAM))
+                    saved_at=to_vietnam(saved_at))
     return Redirect(path="/reports/document?" + report_query(area["id"], period, saved="1"),
                     status_code=303)
 
@@ -141,7 +141,7 @@ async def report_docx(request: Request, user: SignedIn) -> Response | Template:
 async def report_final_docx(user: SignedIn, report_id: int) -> Response:
     row = await snapshots.get_final_report_for(user, report_id)
     signed = row["finalised_at"]
-    signed_on = signed.astimezone(VIETNAM).date() if isinstance(signed, dt.datetime) \
+    signed_on = local_date(signed) if isinstance(signed, dt.datetime) \
         else today()
     data = with_defaults(numbers_only(row["data"]))
     doc = build_document(data, prose_of(row["data"].get("document")), signed_on)

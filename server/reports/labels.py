@@ -1,8 +1,8 @@
 """Translated labels for the codes a report shows, and the names of its figures.
 
-Codes the people register owns come from `server.people.labels`; the records' vocabularies
-(services, settings, formats, referral steps) are named here with a fallback to the raw code,
-so a new code shows up in a report before it has a label.
+Every code's label is the contract's (`schema.enums.LABELS`, the register's through
+`server.people.labels`), with a fallback to the raw code, so a new code shows up in a report
+before it has a label. What is named here is the report's own: figures, organisations.
 """
 
 from __future__ import annotations
@@ -15,7 +15,13 @@ from schema.enums import (
     CounselAction,
     CounselTopic,
     Methadone,
+    RefOutcome,
+    RefStatus,
+    Service,
+    Setting,
+    State,
     Support,
+    TalkFormat,
     Topic,
     TrainingTopic,
     label,
@@ -23,27 +29,9 @@ from schema.enums import (
 from server.i18n import N_, _
 from server.people.labels import category_label, end_reason_label
 
-SERVICES = {
-    "health_station": N_("Health station"), "methadone_clinic": N_("Methadone clinic"),
-    "methadone": N_("Methadone clinic"), "voluntary_rehab": N_("Voluntary rehab provider"),
-    "counselling": N_("Psychological counselling"), "legal_aid": N_("Legal aid"),
-    "vocational": N_("Vocational training"), "jobs_loans": N_("Jobs and loans"),
-    "peer_group": N_("Peer group or club"),
-}
-SETTINGS = {
-    "school": N_("School"), "workplace": N_("Workplace"), "community": N_("Community"),
-    "family": N_("Family"), "online": N_("Online"),
-}
-FORMATS = {
-    "talk": N_("Talk"), "contest": N_("Contest"), "leaflet": N_("Leaflet or poster"),
-    "loudspeaker": N_("Loudspeaker"), "club": N_("Club"), "social": N_("Social media"),
-    "social_media": N_("Social media"),
-}
-REFERRAL_STEPS = {
-    "referred": N_("Referred"), "received": N_("Received"), "attended": N_("Attended"),
-    "closed": N_("Closed"), "completed": N_("Completed"), "declined": N_("Declined"),
-    "no_show": N_("Did not come"), "cancelled": N_("Cancelled"),
-}
+# Codes older records carry for what the contract now names otherwise: they read with the
+# contract's label of the code they became (labels themselves live only in schema/enums.py).
+OLD_CODES = {"methadone_clinic": "methadone", "social_media": "social"}
 KINDS = {"visit": N_("Visits"), "talk": N_("Talks"), "referral": N_("Referrals")}
 # The organisations the plans assign tasks to, by the codes areas use (server/demo.py).
 ORGANISATIONS = {
@@ -54,8 +42,6 @@ ORGANISATIONS = {
 ORG_COLUMNS = {"visits": N_("Visits"), "talks": N_("Talks"), "attendees": N_("Attendees"),
                "referrals": N_("Referrals")}
 CHANGED = N_("Changed category")
-STATES = {"submitted": N_("Waiting for review"), "returned": N_("Returned"),
-          "approved": N_("Approved"), "rejected": N_("Rejected")}
 
 # The name of every figure, by its path in the report data (used by the comparison and XLSX).
 FIGURES = {
@@ -150,6 +136,16 @@ def _pick(table: dict[str, str], code: str) -> str:
     return _(table[code]) if code in table else (code or "—")
 
 
+def _coded(enum_cls: type[enum.Enum], code: str) -> str:
+    """The contract's label of a code (an old spelling read as the code it became)."""
+    return label(enum_cls, OLD_CODES.get(code, code)) if code else "—"
+
+
+def _step(code: str) -> str:
+    """A referral's last step: a status, or for a closed one its outcome."""
+    return _coded(RefOutcome if code in RefOutcome.__members__ else RefStatus, code)
+
+
 def code_label(group: str, code: str) -> str:
     """The label of a code inside a figure (a category, a reason, a service…)."""
     if group in ("people.at_end", "people.new"):
@@ -157,13 +153,13 @@ def code_label(group: str, code: str) -> str:
     if group == "people.exited":
         return _(CHANGED) if code == "changed" else end_reason_label(code) if code else "—"
     if group == "referrals.by_service":
-        return _pick(SERVICES, code)
+        return _coded(Service, code)
     if group == "referrals.by_status":
-        return _pick(REFERRAL_STEPS, code)
+        return _step(code)
     if group == "outreach.by_setting":
-        return _pick(SETTINGS, code)
+        return _coded(Setting, code)
     if group in ("outreach.by_format", "materials.by_format"):
-        return _pick(FORMATS, code)
+        return _coded(TalkFormat, code)
     if group in ("support.visits", "support.people"):
         return label(Support, code)
     if group in ("methadone.people", "methadone.visits"):
@@ -199,4 +195,4 @@ def figure_label(path: str) -> str:
 
 
 def state_label(code: str) -> str:
-    return _pick(STATES, code)
+    return label(State, code)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from server.i18n import N_, _
 from server.parse import parse_date, parse_int
 from server.settings import settings
+from server.vntime import today
 
-VIETNAM = dt.timezone(dt.timedelta(hours=7))  # Asia/Ho_Chi_Minh has no daylight saving
 KINDS: dict[str, str] = {
     "h1": N_("6-month report"),
     "year": N_("Annual report"),
@@ -71,10 +71,6 @@ class Period:
     def as_dict(self) -> dict[str, object]:
         return {"kind": self.kind, "start": self.start.isoformat(), "end": self.end.isoformat(),
                 "year": self.year, "month": self.month, "quarter": self.quarter}
-
-
-def today() -> dt.date:
-    return dt.datetime.now(VIETNAM).date()
 
 
 def _cutoff(mmdd: str, year: int) -> dt.date:

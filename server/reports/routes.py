@@ -28,16 +28,15 @@ from server.reports.build import build_report, compare, numbers_only, with_defau
 from server.reports.document import build_document, prose_differences, prose_of
 from server.reports.periods import (
     KINDS,
-    VIETNAM,
     Period,
     opening_periods,
     parse_period,
     reporting_year,
-    today,
 )
 from server.reports.svg import bar_chart
 from server.reports.xlsx import workbook_bytes
 from server.training.report import training_report_context
+from server.vntime import local_date, today
 from server.web import SignedIn, db_id, page
 
 REPORTERS = {"roles": ("official", "supervisor")}
@@ -249,7 +248,7 @@ async def report_final(request: Request, user: SignedIn, report_id: int) -> Temp
 async def report_final_print(request: Request, user: SignedIn, report_id: int) -> Template:
     row = await snapshots.get_final_report_for(user, report_id)
     signed = row["finalised_at"]
-    signed_on = signed.astimezone(VIETNAM).date() \
+    signed_on = local_date(signed) \
         if isinstance(signed, dt.datetime) else today()
     doc = build_document(with_defaults(row["data"]), prose_of(row["data"].get("document")),
                          signed_on)

@@ -6,14 +6,13 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from schema.enums import LABELS, Kind, State
 from server import fmt
 from server.i18n import N_, _
 
-KIND_LABELS = {"visit": N_("Visit"), "talk": N_("Outreach talk"), "referral": N_("Referral"),
-               "training": N_("Training session"), "counselling": N_("Counselling contact"),
-               "referral_status": N_("Referral follow-up step")}
-STATE_LABELS = {"submitted": N_("Waiting for review"), "approved": N_("Approved"),
-                "returned": N_("Returned for correction"), "rejected": N_("Rejected")}
+# The contract's labels (one label per code across the app), by the names the review uses.
+KIND_LABELS = LABELS[Kind]
+STATE_LABELS = LABELS[State]
 
 FIELD_LABELS = {
     "kind": N_("Kind"), "entry_date": N_("Date"), "village": N_("Village"),
@@ -44,27 +43,6 @@ KIND_FIELDS = {
     "referral_status": ("ref_status", "ref_outcome", "notes"),
 }
 
-VALUE_LABELS = {
-    "home": N_("Home visit"), "phone": N_("Phone call"), "commune": N_("At the commune"),
-    "not_home": N_("Not at home"), "refused": N_("Refused"), "moved": N_("Moved away"),
-    "none": N_("None"), "suspected": N_("Suspected"), "confirmed": N_("Confirmed relapse"),
-    "na": N_("Not in treatment"), "adherent": N_("Adherent"), "missed": N_("Missed doses"),
-    "stopped": N_("Stopped"), "low": N_("Low"), "medium": N_("Medium"), "high": N_("High"),
-    "school": N_("School"), "workplace": N_("Workplace"), "community": N_("Community"),
-    "family": N_("Family"), "online": N_("Online"), "talk": N_("Talk"),
-    "contest": N_("Contest"), "leaflet": N_("Leaflet or poster"),
-    "loudspeaker": N_("Loudspeaker"), "club": N_("Club"), "social_media": N_("Social media"),
-    "health_station": N_("Health station"), "methadone_clinic": N_("Methadone clinic"),
-    "voluntary_rehab": N_("Voluntary rehab provider"),
-    "counselling": N_("Psychological counselling"), "legal_aid": N_("Legal aid"),
-    "vocational": N_("Vocational training"), "jobs_loans": N_("Jobs and loans"),
-    "peer_group": N_("Peer group"), "normal": N_("Normal"), "urgent": N_("Urgent"),
-    "referred": N_("Referred"), "received": N_("Received"), "attended": N_("Attended"),
-    "closed": N_("Closed"), "completed": N_("Completed"), "declined": N_("Declined"),
-    "no_show": N_("No-show"), "cancelled": N_("Cancelled"), "male": N_("Male"),
-    "female": N_("Female"), "other": N_("Other"),
-}
-
 # Bookkeeping keys of a version snapshot that are not the reviewer's business.
 IGNORED = {"id", "client_id", "version", "corrects_version", "content_hash", "receipt",
            "recorded_at", "received_at", "updated_at", "author", "commune", "state"}
@@ -74,7 +52,7 @@ IGNORED = {"id", "client_id", "version", "corrects_version", "content_hash", "re
 def _schema_fields() -> dict[str, tuple[str, type | None]]:
     """Field name → (label msgid, enum class of its codes) from the record contract in
     `schema.records`, so the review shows the same words as the forms. Empty if the contract
-    cannot be read; the tables above are the fallback."""
+    cannot be read; `_any_label` is the fallback."""
     try:
         from msgspec import inspect
 
@@ -118,11 +96,13 @@ def _enum_label(field: str | None, code: str) -> str | None:
     enum_cls = _schema_fields().get(COLUMN_FIELDS.get(field, field), ("", None))[1]
     if enum_cls is None:
         return None
-    try:
-        from schema.enums import LABELS
-    except ImportError:
-        return None
     text = LABELS.get(enum_cls, {}).get(code)
+    return _(text) if text else None
+
+
+def _any_label(code: str) -> str | None:
+    """A code of a field the contract does not type: the first vocabulary that knows it."""
+    text = next((labels[code] for labels in LABELS.values() if code in labels), None)
     return _(text) if text else None
 
 
@@ -159,11 +139,8 @@ def show_value(value: Any, field: str | None = None) -> str:
         except ValueError:
             return text
         return show_value(items, field) if isinstance(items, list) else text
-    known = _enum_label(field, text)
-    if known:
-        return known
-    label = VALUE_LABELS.get(text)
-    return _(label) if label else fmt.value(value)  # a date reads dd/mm/yyyy
+    known = _enum_label(field, text) or _any_label(text)
+    return known or fmt.value(value)  # a date reads dd/mm/yyyy
 
 
 def changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

@@ -10,9 +10,9 @@ import uuid
 from typing import Any
 
 from server.records.queries import submit_record
-from server.records.validation import vn_today
 from server.review.queries import approve_entry
 from server.training.queries import set_recorders
+from server.vntime import today as vn_today
 from server.web import CurrentUser
 
 

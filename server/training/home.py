@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.records.validation import vn_today
 from server.training import queries
+from server.vntime import today as vn_today
 from server.web import CurrentUser
 
 

@@ -15,8 +15,8 @@ from server.audit.queries import record_event
 from server.db import write_transaction
 from server.i18n import _
 from server.records.tables import Entry
-from server.records.validation import vn_today
 from server.training.tables import TrainingParticipant, TrainingRecorder, TrainingSession
+from server.vntime import today as vn_today
 from server.web import CurrentUser
 
 STAFF_ROLES = ("official", "volunteer")

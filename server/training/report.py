@@ -25,24 +25,16 @@ Numbers only: above the commune a report carries these aggregates and no names.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from schema.enums import TrainingTopic, label
 from server.areas.tables import User
+from server.parse import json_codes
 from server.records.tables import Entry
 from server.training.queries import STAFF_ROLES
 from server.training.tables import TrainingParticipant, TrainingSession
 
 TARGET_PCT = 80
-
-
-def _codes(value: Any) -> list[str]:
-    try:
-        items = json.loads(value) if isinstance(value, str) else list(value or [])
-    except ValueError:
-        return []
-    return [str(i) for i in items] if isinstance(items, list) else []
 
 
 async def training_figures(commune_ids: list[int], start: dt.date,
@@ -70,7 +62,7 @@ async def training_figures(commune_ids: list[int], start: dt.date,
     by_topic: dict[str, int] = {}
     by_org: dict[str, int] = {}
     for s in sessions:
-        for code in sorted(set(_codes(s["topics"]))):
+        for code in sorted(set(json_codes(s["topics"]))):
             by_topic[code] = by_topic.get(code, 0) + 1
         name = s["org"] or ""
         by_org[name] = by_org.get(name, 0) + 1

@@ -16,9 +16,9 @@ from server.i18n import _
 from server.records import listing
 from server.records.api import RESPONSES, api_submit, submit_operation
 from server.records.forms_web import envelope, handle_post, render_form
-from server.records.validation import vn_today
 from server.training import queries
 from server.training.kind import training_context
+from server.vntime import today as vn_today
 from server.web import BLANK_FORM, CurrentUser, SignedIn, db_id, page
 
 WRITERS = {"roles": ("volunteer", "official")}

@@ -34,11 +34,12 @@ from typing import Any
 
 import msgspec
 
+from server.vntime import VIETNAM
+
 # Everything is dated relative to a fixed day, so a seed always makes the same rows.
 ANCHOR = dt.date(2026, 11, 20)
 START = dt.date(2025, 1, 1)
 UTC = dt.UTC
-VN = dt.timezone(dt.timedelta(hours=7))
 CHUNK = 20_000
 # Bump when the rows a seed makes change: scripts/bench keys its cached files by it.
 DATA_VERSION = 2
@@ -164,7 +165,7 @@ def _stamp(rng: random.Random, day: dt.date) -> dt.datetime:
     """A moment on a Vietnam day between 06:00 and 21:00, in UTC."""
     minute = rng.randrange(6 * 60, 21 * 60)
     local = dt.datetime(day.year, day.month, day.day, minute // 60, minute % 60,
-                        rng.randrange(60), rng.randrange(1, 999_999), tzinfo=VN)
+                        rng.randrange(60), rng.randrange(1, 999_999), tzinfo=VIETNAM)
     return local.astimezone(UTC)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 import segno
 from litestar import Request, get, post
-from litestar.params import URLEncodedBody
+from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from server.areas import queries
@@ -107,12 +107,12 @@ async def _show_invitation(request: Request, user: SignedIn, user_id: int) -> Te
 
 
 @post("/users/{user_id:int}/invite", name="reinvite", include_in_schema=False, opt=OFFICIAL)
-async def reinvite(request: Request, user: SignedIn, user_id: int) -> Template:
+async def reinvite(request: Request, user: SignedIn, user_id: FromPath[int]) -> Template:
     return await _show_invitation(request, user, user_id)
 
 
 @post("/users/{user_id:int}/revoke", name="revoke", include_in_schema=False, opt=OFFICIAL)
-async def revoke(request: Request, user: SignedIn, user_id: int) -> Redirect:
+async def revoke(request: Request, user: SignedIn, user_id: FromPath[int]) -> Redirect:
     await queries.get_user_in_area(user_id, user.area_id)
     await auth_queries.revoke_passkeys(user_id, user.id, user.area_id)
     return Redirect(path="/users", status_code=303)

@@ -10,6 +10,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from schema.enums import Asker, Channel, State, label
@@ -41,7 +42,7 @@ def _labelled(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @get("/counselling", name="counselling", include_in_schema=False, opt=WRITERS)
-async def counselling_list(request: Request, user: SignedIn, saved: str = "") -> Template:
+async def counselling_list(request: Request, user: SignedIn, saved: FromQuery[str] = "") -> Template:
     await _allowed(user)
     commune = user.commune_id or 0
     context: dict[str, Any] = {
@@ -69,7 +70,7 @@ async def counselling_counsellors(request: Request, user: SignedIn) -> Redirect:
 
 @post("/counselling/{entry_id:str}/close", name="counselling-close",
       include_in_schema=False, opt=WRITERS)
-async def close_follow_up(request: Request, user: SignedIn, entry_id: str) -> Redirect:
+async def close_follow_up(request: Request, user: SignedIn, entry_id: FromPath[str]) -> Redirect:
     """Close a contact's follow-up (an action, audited); back to where it was clicked."""
     try:
         eid = uuid.UUID(entry_id)
@@ -89,8 +90,8 @@ async def close_follow_up(request: Request, user: SignedIn, entry_id: str) -> Re
 
 @get("/counselling/new", name="counselling-new", include_in_schema=False,
      opt={**WRITERS, **BLANK_FORM})
-async def new_counselling(request: Request, user: SignedIn, person: str = "",
-                          shell: str = "") -> Response:
+async def new_counselling(request: Request, user: SignedIn, person: FromQuery[str] = "",
+                          shell: FromQuery[str] = "") -> Response:
     """`?shell=1` is the blank form the service worker caches (no names in it)."""
     await _allowed(user)
     now = dt.datetime.now(VN)

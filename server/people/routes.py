@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from litestar import Request, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import URLEncodedBody
+from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from server.areas.queries import list_villages
@@ -112,7 +112,7 @@ async def person_create(request: Request, user: SignedIn,
 
 
 @get("/people/{person_id:int}", name="person", include_in_schema=False, opt=FIELD_USERS)
-async def person_page(request: Request, user: SignedIn, person_id: int) -> Template:
+async def person_page(request: Request, user: SignedIn, person_id: FromPath[int]) -> Template:
     person = await queries.get_person_for(user, person_id)
     await changes.record_view(actor_id=user.id, person=person)
     context: dict[str, Any] = {
@@ -129,7 +129,7 @@ async def person_page(request: Request, user: SignedIn, person_id: int) -> Templ
 
 
 @get("/people/{person_id:int}/edit", name="person-edit", include_in_schema=False, opt=OFFICIAL)
-async def person_edit(request: Request, user: SignedIn, person_id: int) -> Template:
+async def person_edit(request: Request, user: SignedIn, person_id: FromPath[int]) -> Template:
     person = await queries.get_person_for(user, person_id)
     form = PersonIn(**{k: str(person[k] or "") for k in changes.PERSON_FIELDS})
     return private(page(request, "people/form.html", form=form, errors={}, person=person,
@@ -138,7 +138,7 @@ async def person_edit(request: Request, user: SignedIn, person_id: int) -> Templ
 
 @post("/people/{person_id:int}/edit", name="person-update", include_in_schema=False,
       opt=OFFICIAL)
-async def person_update(request: Request, user: SignedIn, person_id: int,
+async def person_update(request: Request, user: SignedIn, person_id: FromPath[int],
                         data: URLEncodedBody[PersonIn]) -> Template | Redirect:
     person = await queries.get_person_for(user, person_id)
     context = await _form_context(user)
@@ -152,7 +152,7 @@ async def person_update(request: Request, user: SignedIn, person_id: int,
 
 @get("/people/{person_id:int}/category", name="person-category-form", include_in_schema=False,
      opt=OFFICIAL)
-async def category_form(request: Request, user: SignedIn, person_id: int) -> Template:
+async def category_form(request: Request, user: SignedIn, person_id: FromPath[int]) -> Template:
     person = await queries.get_person_for(user, person_id)
     form = CategoryIn(start_date=today().isoformat())
     return private(page(request, "people/category.html", person=person, form=form, errors={},
@@ -161,7 +161,7 @@ async def category_form(request: Request, user: SignedIn, person_id: int) -> Tem
 
 @post("/people/{person_id:int}/category", name="person-category", include_in_schema=False,
       opt=OFFICIAL)
-async def category_change(request: Request, user: SignedIn, person_id: int,
+async def category_change(request: Request, user: SignedIn, person_id: FromPath[int],
                           data: URLEncodedBody[CategoryIn]) -> Template | Redirect:
     person = await queries.get_person_for(user, person_id)
     current = await queries.get_open_period(person_id)
@@ -178,7 +178,7 @@ async def category_change(request: Request, user: SignedIn, person_id: int,
 
 @get("/people/{person_id:int}/close", name="person-close-form", include_in_schema=False,
      opt=OFFICIAL)
-async def close_form(request: Request, user: SignedIn, person_id: int) -> Template:
+async def close_form(request: Request, user: SignedIn, person_id: FromPath[int]) -> Template:
     person = await queries.get_person_for(user, person_id)
     return private(page(request, "people/close.html", person=person,
                         form=CloseIn(end_date=today().isoformat()), errors={}, **vocab()))
@@ -186,7 +186,7 @@ async def close_form(request: Request, user: SignedIn, person_id: int) -> Templa
 
 @post("/people/{person_id:int}/close", name="person-close", include_in_schema=False,
       opt=OFFICIAL)
-async def close_person(request: Request, user: SignedIn, person_id: int,
+async def close_person(request: Request, user: SignedIn, person_id: FromPath[int],
                        data: URLEncodedBody[CloseIn]) -> Template | Redirect:
     person = await queries.get_person_for(user, person_id)
     current = await queries.get_open_period(person_id)
@@ -206,7 +206,7 @@ async def close_person(request: Request, user: SignedIn, person_id: int,
 
 @post("/people/{person_id:int}/team", name="team-assign", include_in_schema=False,
       opt=OFFICIAL)
-async def team_assign(user: SignedIn, person_id: int,
+async def team_assign(user: SignedIn, person_id: FromPath[int],
                       data: URLEncodedBody[TeamIn]) -> Redirect:
     person = await queries.get_person_for(user, person_id)
     error = ""
@@ -226,7 +226,7 @@ async def team_assign(user: SignedIn, person_id: int,
 
 @post("/people/{person_id:int}/team/{member_id:int}/end", name="team-unassign",
       include_in_schema=False, opt=OFFICIAL)
-async def team_unassign(user: SignedIn, person_id: int, member_id: int) -> Redirect:
+async def team_unassign(user: SignedIn, person_id: FromPath[int], member_id: FromPath[int]) -> Redirect:
     person = await queries.get_person_for(user, person_id)
     if db_id(member_id) is None or not await changes.unassign_member(
             actor_id=user.id, person=person, member_id=member_id):
@@ -239,7 +239,7 @@ async def team_unassign(user: SignedIn, person_id: int, member_id: int) -> Redir
 
 @get("/people/{person_id:int}/audit", name="person-audit", include_in_schema=False,
      opt=OFFICIAL)
-async def person_audit(request: Request, user: SignedIn, person_id: int) -> Template:
+async def person_audit(request: Request, user: SignedIn, person_id: FromPath[int]) -> Template:
     person = await queries.get_person_for(user, person_id)
     events = await queries.list_person_audit(person["commune"], person_id)
     return private(page(request, "people/audit.html", person=person, events=events))

@@ -10,7 +10,7 @@ import datetime as dt
 import msgspec
 from litestar import Request, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import URLEncodedBody
+from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from server.i18n import _
@@ -72,14 +72,14 @@ async def _form(request: Request, user: SignedIn, person: dict, data: TransferIn
 
 @get("/people/{person_id:int}/transfer", name="person-transfer-form", include_in_schema=False,
      opt=OFFICIAL)
-async def transfer_form(request: Request, user: SignedIn, person_id: int) -> Template:
+async def transfer_form(request: Request, user: SignedIn, person_id: FromPath[int]) -> Template:
     person = await queries.get_person_for(user, person_id)
     return await _form(request, user, person, TransferIn(moved_on=today().isoformat()), {})
 
 
 @post("/people/{person_id:int}/transfer", name="person-transfer-start",
       include_in_schema=False, opt=OFFICIAL)
-async def transfer_start(request: Request, user: SignedIn, person_id: int,
+async def transfer_start(request: Request, user: SignedIn, person_id: FromPath[int],
                          data: URLEncodedBody[TransferIn]) -> Template | Redirect:
     person = await queries.get_person_for(user, person_id)
     communes = await transfers.list_destination_communes(person["commune"])
@@ -129,13 +129,13 @@ async def _decide(user: SignedIn, transfer_id: int, accept: bool) -> Redirect:
 
 @post("/people/transfers/{transfer_id:int}/accept", name="person-transfer-accept",
       include_in_schema=False, opt=OFFICIAL)
-async def transfer_accept(user: SignedIn, transfer_id: int) -> Redirect:
+async def transfer_accept(user: SignedIn, transfer_id: FromPath[int]) -> Redirect:
     return await _decide(user, transfer_id, accept=True)
 
 
 @post("/people/transfers/{transfer_id:int}/cancel", name="person-transfer-cancel",
       include_in_schema=False, opt=OFFICIAL)
-async def transfer_cancel(user: SignedIn, transfer_id: int) -> Redirect:
+async def transfer_cancel(user: SignedIn, transfer_id: FromPath[int]) -> Redirect:
     return await _decide(user, transfer_id, accept=False)
 
 

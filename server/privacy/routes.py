@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Request, get
+from litestar.params import FromPath
 from litestar.response import Template
 
 from schema.enums import RefOutcome, RefStatus, label
@@ -35,7 +36,7 @@ def _local(moment: Any) -> Any:
 
 @get("/people/{person_id:int}/data", name="person-data", include_in_schema=False,
      opt={"roles": ("official",)})
-async def person_data(request: Request, user: SignedIn, person_id: int) -> Template:
+async def person_data(request: Request, user: SignedIn, person_id: FromPath[int]) -> Template:
     person = await get_person_for(user, person_id)  # 404 outside the official's commune
     await queries.record_export(actor_id=user.id, commune_id=person["commune"],
                                 person_id=person_id)

@@ -15,6 +15,7 @@ from typing import Any, cast
 import segno
 from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from server import i18n, web
@@ -72,14 +73,14 @@ async def public_worker() -> Response[bytes]:
 
 
 @get("/p/{code:str}", name="public-page", include_in_schema=False, opt=PUBLIC)
-async def public_page(request: Request, code: str) -> Response[bytes]:
+async def public_page(request: Request, code: FromPath[str]) -> Response[bytes]:
     area = await _area_or_404(code)
     context = await page_context(area, await queries.get_published_page(area["id"]))
     return cacheable(request, "public/page.html", context)
 
 
 @get("/p/{code:str}/poster", name="public-poster", include_in_schema=False, opt=PUBLIC)
-async def public_poster(request: Request, code: str) -> Response[bytes]:
+async def public_poster(request: Request, code: FromPath[str]) -> Response[bytes]:
     """The A4 poster for notice boards: the offers, the hotline, the page's QR code."""
     area = await _area_or_404(code)
     context = await page_context(area, await queries.get_published_page(area["id"]))

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Template
 
 from schema.enums import Kind, RefOutcome, RefStatus, State, choices, label
@@ -38,8 +38,8 @@ WRITERS = {"roles": ("volunteer", "official")}
 
 
 @get("/entries", name="entries", include_in_schema=False, opt=WRITERS)
-async def my_entries(request: Request, user: SignedIn, kind: str = "",
-                     state_filter: Annotated[str, Parameter(query="state")] = "") -> Template:
+async def my_entries(request: Request, user: SignedIn, kind: FromQuery[str] = "",
+                     state_filter: Annotated[str, QueryParameter(name="state")] = "") -> Template:
     state = state_filter
     rows = await listing.list_my_entries(user, kind=kind, state=state)
     for r in rows:
@@ -126,12 +126,12 @@ def _uuid(text: str) -> uuid.UUID:
 
 
 @get("/entries/{entry_id:str}", name="entry", include_in_schema=False, opt=WRITERS)
-async def entry_detail(request: Request, user: SignedIn, entry_id: str) -> Template:
+async def entry_detail(request: Request, user: SignedIn, entry_id: FromPath[str]) -> Template:
     return await _entry_page(request, user, _uuid(entry_id))
 
 
 @get("/referrals/{entry_id:str}", name="referral", include_in_schema=False, opt=WRITERS)
-async def referral_detail(request: Request, user: SignedIn, entry_id: str) -> Template:
+async def referral_detail(request: Request, user: SignedIn, entry_id: FromPath[str]) -> Template:
     entry = await listing.get_entry_for(user, _uuid(entry_id))
     if entry["kind"] != "referral":
         raise NotFoundException()
@@ -141,7 +141,7 @@ async def referral_detail(request: Request, user: SignedIn, entry_id: str) -> Te
 
 @post("/referrals/{entry_id:str}/status", name="referral-status", include_in_schema=False,
       opt=WRITERS)
-async def referral_status(request: Request, user: SignedIn, entry_id: str) -> Response:
+async def referral_status(request: Request, user: SignedIn, entry_id: FromPath[str]) -> Response:
     ref_id = _uuid(entry_id)
     await listing.get_entry_for(user, ref_id)
     data, env = await read_form(request, "referral_status")
@@ -166,7 +166,7 @@ async def referral_status(request: Request, user: SignedIn, entry_id: str) -> Re
 
 
 @get("/entries/{entry_id:str}/edit", name="entry-edit", include_in_schema=False, opt=WRITERS)
-async def edit_entry(request: Request, user: SignedIn, entry_id: str) -> Response:
+async def edit_entry(request: Request, user: SignedIn, entry_id: FromPath[str]) -> Response:
     entry = await listing.get_entry_for(user, _uuid(entry_id))
     if entry["author"] != user.id:
         raise NotFoundException()
@@ -201,7 +201,7 @@ def _as_input(kind: str, data: dict[str, Any]) -> msgspec.Struct:
 
 @get("/api/v1/entries/{entry_id:uuid}", name="api-entry", opt=WRITERS, tags=["records"],
      summary="One entry as stored (its current version)")
-async def api_entry(user: SignedIn, entry_id: uuid.UUID) -> EntryOut:
+async def api_entry(user: SignedIn, entry_id: FromPath[uuid.UUID]) -> EntryOut:
     entry = await listing.get_entry_for(user, entry_id)
     data = listing.entry_data(entry)
     meta = EntryMeta(id=entry["id"], state=entry["state"], version=entry["version"],

@@ -8,7 +8,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import URLEncodedBody
+from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from schema import public as limits
@@ -89,7 +89,7 @@ async def add_provider(request: Request, user: SignedIn,
 
 @get("/referrals/providers/{provider_id:str}", name="provider-edit", include_in_schema=False,
      opt=OFFICIAL)
-async def edit_provider(request: Request, user: SignedIn, provider_id: str) -> Template:
+async def edit_provider(request: Request, user: SignedIn, provider_id: FromPath[str]) -> Template:
     row = await listing.get_provider_for(user, _id(provider_id))
     return page(request, "referrals/provider.html", provider=row, form=_form_of(row),
                 errors={}, services=choices(Service), limits=limits)
@@ -97,7 +97,7 @@ async def edit_provider(request: Request, user: SignedIn, provider_id: str) -> T
 
 @post("/referrals/providers/{provider_id:str}", name="provider-update", include_in_schema=False,
       opt=OFFICIAL)
-async def update_provider(request: Request, user: SignedIn, provider_id: str,
+async def update_provider(request: Request, user: SignedIn, provider_id: FromPath[str],
                           data: URLEncodedBody[ProviderIn]) -> Response:
     row = await listing.get_provider_for(user, _id(provider_id))
     errors, values = check_provider(data)
@@ -112,7 +112,7 @@ async def update_provider(request: Request, user: SignedIn, provider_id: str,
 
 @post("/referrals/providers/{provider_id:str}/active", name="provider-active",
       include_in_schema=False, opt=OFFICIAL)
-async def toggle_provider(user: SignedIn, provider_id: str,
+async def toggle_provider(user: SignedIn, provider_id: FromPath[str],
                           data: URLEncodedBody[dict[str, str]]) -> Redirect:
     await listing.set_provider_active(user, _id(provider_id), data.get("active") == "1")
     return Redirect(path="/referrals/providers", status_code=303)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 from litestar import Request, Response, get, post
+from litestar.params import FromPath, FromQuery
 
 from schema.records import ReferralStatusSubmit, ReferralSubmit, SubmitResult
 from server.records.api import RESPONSES, api_submit, submit_operation
@@ -20,8 +21,8 @@ WRITERS = {"roles": ("volunteer", "official")}
 
 @get("/referrals/new", name="referral-new", include_in_schema=False,
      opt={**WRITERS, **BLANK_FORM})
-async def new_referral(request: Request, user: SignedIn, person: str = "",
-                       q: str = "", shell: str = "") -> Response:
+async def new_referral(request: Request, user: SignedIn, person: FromQuery[str] = "",
+                       q: FromQuery[str] = "", shell: FromQuery[str] = "") -> Response:
     values = await defaults("referral", user, {"person": person})
     return render_form(request, "referral", values=values, env=envelope(), errors={},
                        context=await referral_context(user, {**values, "q": q, "shell": shell}))
@@ -45,7 +46,7 @@ async def api_referral(request: Request, user: SignedIn) -> Response[SubmitResul
       responses=RESPONSES, status_code=201,
       summary="Record the next step of a referral's follow-up")
 async def api_referral_status(request: Request, user: SignedIn,
-                              referral_id: uuid.UUID) -> Response[SubmitResult]:
+                              referral_id: FromPath[uuid.UUID]) -> Response[SubmitResult]:
     return await api_submit(request, user, "referral_status", referral=referral_id)
 
 

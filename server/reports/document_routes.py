@@ -11,6 +11,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from server.i18n import _
@@ -138,7 +139,7 @@ async def report_docx(request: Request, user: SignedIn) -> Response | Template:
 
 @get("/reports/final/{report_id:int}/docx", name="report-final-docx", include_in_schema=False,
      opt=REPORTERS)
-async def report_final_docx(user: SignedIn, report_id: int) -> Response:
+async def report_final_docx(user: SignedIn, report_id: FromPath[int]) -> Response:
     row = await snapshots.get_final_report_for(user, report_id)
     signed = row["finalised_at"]
     signed_on = signed.astimezone(VIETNAM).date() if isinstance(signed, dt.datetime) \

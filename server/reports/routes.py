@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import URLEncodedBody
+from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from server import fmt
@@ -236,7 +236,7 @@ def _final_period(row: dict[str, Any]) -> Period:
 
 @get("/reports/final/{report_id:int}", name="report-final", include_in_schema=False,
      opt=REPORTERS)
-async def report_final(request: Request, user: SignedIn, report_id: int) -> Template:
+async def report_final(request: Request, user: SignedIn, report_id: FromPath[int]) -> Template:
     row = await snapshots.get_final_report_for(user, report_id)
     period = _final_period(row)
     finals = await snapshots.list_final_reports(row["area"], period)
@@ -246,7 +246,7 @@ async def report_final(request: Request, user: SignedIn, report_id: int) -> Temp
 
 @get("/reports/final/{report_id:int}/print", name="report-final-print",
      include_in_schema=False, opt=REPORTERS)
-async def report_final_print(request: Request, user: SignedIn, report_id: int) -> Template:
+async def report_final_print(request: Request, user: SignedIn, report_id: FromPath[int]) -> Template:
     row = await snapshots.get_final_report_for(user, report_id)
     signed = row["finalised_at"]
     signed_on = signed.astimezone(VIETNAM).date() \
@@ -259,7 +259,7 @@ async def report_final_print(request: Request, user: SignedIn, report_id: int) -
 
 @get("/reports/final/{report_id:int}/xlsx", name="report-final-xlsx", include_in_schema=False,
      opt=REPORTERS)
-async def report_final_xlsx(user: SignedIn, report_id: int) -> Response:
+async def report_final_xlsx(user: SignedIn, report_id: FromPath[int]) -> Response:
     row = await snapshots.get_final_report_for(user, report_id)
     data = row["data"] if user.role == "official" else numbers_only(row["data"])
     return _xlsx_response(data, f"report-{row['period_start']}-{row['period_end']}"

@@ -8,6 +8,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import PermissionDeniedException
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from schema.enums import State, label
@@ -32,7 +33,7 @@ async def _allowed(user: CurrentUser) -> None:
 
 
 @get("/training", name="training", include_in_schema=False, opt=WRITERS)
-async def training_list(request: Request, user: SignedIn, saved: str = "") -> Template:
+async def training_list(request: Request, user: SignedIn, saved: FromQuery[str] = "") -> Template:
     await _allowed(user)
     commune = user.commune_id or 0
     rows = await queries.list_sessions(commune)
@@ -58,7 +59,7 @@ async def training_recorders(request: Request, user: SignedIn) -> Redirect:
 
 @get("/training/new", name="training-new", include_in_schema=False,
      opt={**WRITERS, **BLANK_FORM})
-async def new_training(request: Request, user: SignedIn, shell: str = "") -> Response:
+async def new_training(request: Request, user: SignedIn, shell: FromQuery[str] = "") -> Response:
     """`?shell=1` is the blank form the service worker caches (no names in it)."""
     await _allowed(user)
     values: dict[str, Any] = {"date": vn_today().isoformat()}

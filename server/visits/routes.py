@@ -4,6 +4,7 @@ an entry's page and corrections — are mounted from here too: `server.records.r
 from __future__ import annotations
 
 from litestar import Request, Response, get, post
+from litestar.params import FromQuery
 
 from schema.records import SubmitResult, VisitSubmit
 from server.records.api import RESPONSES, api_submit, submit_operation
@@ -17,8 +18,8 @@ WRITERS = {"roles": ("volunteer", "official")}
 
 @get("/visits/new", name="visit-new", include_in_schema=False,
      opt={**WRITERS, **BLANK_FORM})
-async def new_visit(request: Request, user: SignedIn, person: str = "",
-                    q: str = "", shell: str = "") -> Response:
+async def new_visit(request: Request, user: SignedIn, person: FromQuery[str] = "",
+                    q: FromQuery[str] = "", shell: FromQuery[str] = "") -> Response:
     """`?shell=1` is the blank form the service worker caches: no names in it; the phone
     fills the person picker from its own caseload."""
     values = await defaults("visit", user, {"person": person})

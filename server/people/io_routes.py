@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 from server.areas.queries import get_area, list_villages
 from server.i18n import _
 from server.parse import JSONError, decode_json
-from server.people import changes, queries
+from server.people import change_queries, queries
 from server.people.forms import SettingsIn, check_settings
 from server.people.importer import (
     COLUMNS,
@@ -55,7 +55,7 @@ async def settings_save(request: Request, user: SignedIn,
         response = page(request, "people/settings.html", form=data, errors=errors)
         response.status_code = 422
         return response
-    await changes.set_visit_frequency(actor_id=user.id, commune_id=user.commune_id, days=days)
+    await change_queries.set_visit_frequency(actor_id=user.id, commune_id=user.commune_id, days=days)
     return Redirect(path="/people", status_code=303)
 
 
@@ -113,7 +113,7 @@ async def import_confirm(request: Request, user: SignedIn,
     checked = await check_rows(user.commune_id or 0, rows, await _villages(user))
     if any(c["problems"] for c in checked) or user.commune_id is None:
         return _preview(request, checked, _err("problems"), 422)
-    await changes.import_people(actor_id=user.id, commune_id=user.commune_id,
+    await change_queries.import_people(actor_id=user.id, commune_id=user.commune_id,
                                 rows=[c["write"] for c in checked])
     return Redirect(path=f"/people?sort=recent&status=active&imported={len(checked)}",
                     status_code=303)
@@ -135,7 +135,7 @@ async def export(request: Request, user: SignedIn) -> Response:
     f = queries.PeopleFilter(**{k: v for k, v in request.query_params.items()
                                 if k in queries.PeopleFilter.__struct_fields__ and k != "page"})
     rows, _total = await queries.list_people(commune, f, limit=100000, with_count=False)
-    await changes.record_export(actor_id=user.id, commune_id=commune, count=len(rows))
+    await change_queries.record_export(actor_id=user.id, commune_id=commune, count=len(rows))
     area = await get_area(commune)
     code = area["code"] if area else "register"
     return Response(content=export_xlsx(rows, code), media_type=XLSX, headers={

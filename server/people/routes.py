@@ -17,7 +17,7 @@ from litestar.response import Redirect, Template
 
 from server.areas.queries import list_villages
 from server.i18n import _
-from server.people import changes, queries
+from server.people import change_queries, queries
 from server.people.forms import (
     CategoryIn,
     CloseIn,
@@ -105,7 +105,7 @@ async def person_create(request: Request, user: SignedIn,
     if errors:
         return private(page(request, "people/form.html", form=data, errors=errors, person=None,
                             **context), 422)
-    person_id, _code = await changes.create_person(
+    person_id, _code = await change_queries.create_person(
         actor_id=user.id, commune_id=commune, fields=clean["fields"],
         category=clean["category"], start=clean["start"], planned_end=clean["planned_end"])
     return Redirect(path=f"/people/{person_id}?saved=1", status_code=303)
@@ -114,7 +114,7 @@ async def person_create(request: Request, user: SignedIn,
 @get("/people/{person_id:int}", name="person", include_in_schema=False, opt=FIELD_USERS)
 async def person_page(request: Request, user: SignedIn, person_id: FromPath[int]) -> Template:
     person = await queries.get_person_for(user, person_id)
-    await changes.record_view(actor_id=user.id, person=person)
+    await change_queries.record_view(actor_id=user.id, person=person)
     context: dict[str, Any] = {
         "person": person, "due": await queries.get_due_for(user, person_id),
         "periods": await queries.list_periods(person_id),
@@ -131,7 +131,7 @@ async def person_page(request: Request, user: SignedIn, person_id: FromPath[int]
 @get("/people/{person_id:int}/edit", name="person-edit", include_in_schema=False, opt=OFFICIAL)
 async def person_edit(request: Request, user: SignedIn, person_id: FromPath[int]) -> Template:
     person = await queries.get_person_for(user, person_id)
-    form = PersonIn(**{k: str(person[k] or "") for k in changes.PERSON_FIELDS})
+    form = PersonIn(**{k: str(person[k] or "") for k in change_queries.PERSON_FIELDS})
     return private(page(request, "people/form.html", form=form, errors={}, person=person,
                         **await _form_context(user)))
 
@@ -146,7 +146,7 @@ async def person_update(request: Request, user: SignedIn, person_id: FromPath[in
     if errors:
         return private(page(request, "people/form.html", form=data, errors=errors,
                             person=person, **context), 422)
-    await changes.update_person(actor_id=user.id, person=person, fields=clean["fields"])
+    await change_queries.update_person(actor_id=user.id, person=person, fields=clean["fields"])
     return Redirect(path=f"/people/{person_id}?saved=1", status_code=303)
 
 
@@ -170,7 +170,7 @@ async def category_change(request: Request, user: SignedIn, person_id: FromPath[
     if errors or start is None:
         return private(page(request, "people/category.html", person=person, form=data,
                             errors=errors, **vocab()), 422)
-    await changes.change_category(actor_id=user.id, person=person, category=data.category,
+    await change_queries.change_category(actor_id=user.id, person=person, category=data.category,
                                   start=start, planned_end=planned,
                                   previous_reason=data.previous_reason)
     return Redirect(path=f"/people/{person_id}?saved=1", status_code=303)
@@ -197,7 +197,7 @@ async def close_person(request: Request, user: SignedIn, person_id: FromPath[int
     if errors or end is None:
         return private(page(request, "people/close.html", person=person, form=data,
                             errors=errors, **vocab()), 422)
-    await changes.close_person(actor_id=user.id, person=person, end=end, reason=data.reason)
+    await change_queries.close_person(actor_id=user.id, person=person, end=end, reason=data.reason)
     return Redirect(path=f"/people/{person_id}?saved=1", status_code=303)
 
 
@@ -216,9 +216,9 @@ async def team_assign(user: SignedIn, person_id: FromPath[int],
         error = "ended"
     else:
         try:
-            await changes.assign_member(actor_id=user.id, person=person,
+            await change_queries.assign_member(actor_id=user.id, person=person,
                                         user_id=int(data.user_id), role=data.role)
-        except changes.TeamError as exc:
+        except change_queries.TeamError as exc:
             error = str(exc)
     suffix = f"?team_error={error}#team" if error else "?saved=1#team"
     return Redirect(path=f"/people/{person_id}{suffix}", status_code=303)
@@ -228,7 +228,7 @@ async def team_assign(user: SignedIn, person_id: FromPath[int],
       include_in_schema=False, opt=OFFICIAL)
 async def team_unassign(user: SignedIn, person_id: FromPath[int], member_id: FromPath[int]) -> Redirect:
     person = await queries.get_person_for(user, person_id)
-    if db_id(member_id) is None or not await changes.unassign_member(
+    if db_id(member_id) is None or not await change_queries.unassign_member(
             actor_id=user.id, person=person, member_id=member_id):
         raise NotFoundException()
     return Redirect(path=f"/people/{person_id}?saved=1#team", status_code=303)
@@ -245,13 +245,6 @@ async def person_audit(request: Request, user: SignedIn, person_id: FromPath[int
     return private(page(request, "people/audit.html", person=person, events=events))
 
 
-def _all_handlers() -> list[Any]:
-    from server.people.io_routes import route_handlers as io_handlers
-    from server.people.transfer_routes import route_handlers as transfer_handlers
-
-    return [*io_handlers, *transfer_handlers, people_list, person_new, person_create,
-            person_page, person_edit, person_update, category_form, category_change, close_form, close_person,
-            team_assign, team_unassign, person_audit]
-
-
-route_handlers = _all_handlers()
+route_handlers = [people_list, person_new, person_create, person_page, person_edit, person_update,
+                  category_form, category_change, close_form, close_person, team_assign,
+                  team_unassign, person_audit]

@@ -14,7 +14,7 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from server.i18n import _
-from server.people import queries, transfers
+from server.people import queries, transfer_queries
 from server.people.labels import category_label, today
 from server.web import SignedIn, db_id, page
 
@@ -48,7 +48,7 @@ async def _check(data: TransferIn, person: dict, communes: list[dict]) -> \
     except ValueError:
         errors["moved_on"] = _("Enter a date (day/month/year).")
     if moved is not None:
-        earliest = await transfers.earliest_move_day(person["id"])
+        earliest = await transfer_queries.earliest_move_day(person["id"])
         if moved > today():
             errors["moved_on"] = _("The date cannot be in the future.")
         elif earliest is not None and moved <= earliest:
@@ -63,8 +63,8 @@ async def _check(data: TransferIn, person: dict, communes: list[dict]) -> \
 
 async def _form(request: Request, user: SignedIn, person: dict, data: TransferIn,
                 errors: dict[str, str], status: int = 200) -> Template:
-    communes = await transfers.list_destination_communes(person["commune"])
-    waiting = await transfers.get_open_transfer(person["id"])
+    communes = await transfer_queries.list_destination_communes(person["commune"])
+    waiting = await transfer_queries.get_open_transfer(person["id"])
     return _private(page(request, "people/transfer.html", person=person, form=data,
                          errors=errors, communes=communes, waiting=waiting,
                          today=today()), status)
@@ -82,14 +82,14 @@ async def transfer_form(request: Request, user: SignedIn, person_id: FromPath[in
 async def transfer_start(request: Request, user: SignedIn, person_id: FromPath[int],
                          data: URLEncodedBody[TransferIn]) -> Template | Redirect:
     person = await queries.get_person_for(user, person_id)
-    communes = await transfers.list_destination_communes(person["commune"])
+    communes = await transfer_queries.list_destination_communes(person["commune"])
     errors, to, moved = await _check(data, person, communes)
     if not errors and to is not None and moved is not None:
         try:
-            await transfers.start_transfer(actor_id=user.id, person=person, to_commune=to,
+            await transfer_queries.start_transfer(actor_id=user.id, person=person, to_commune=to,
                                            moved_on=moved, note=data.note.strip())
             return Redirect(path=f"/people/{person_id}?saved=1", status_code=303)
-        except transfers.TransferError:
+        except transfer_queries.TransferError:
             errors["_"] = _("A transfer of this person is already waiting for the other "
                             "commune.")
         except Exception as exc:  # two officials at once: the partial unique index
@@ -104,7 +104,7 @@ async def transfer_start(request: Request, user: SignedIn, person_id: FromPath[i
 async def transfer_list(request: Request, user: SignedIn) -> Template:
     if user.commune_id is None:
         raise NotFoundException()
-    lists = await transfers.list_transfers(user.commune_id)
+    lists = await transfer_queries.list_transfers(user.commune_id)
     return _private(page(request, "people/transfers.html", category_label=category_label,
                          error=request.query_params.get("error", ""),
                          incoming=lists["incoming"], outgoing=lists["outgoing"],
@@ -113,16 +113,16 @@ async def transfer_list(request: Request, user: SignedIn) -> Template:
 
 async def _decide(user: SignedIn, transfer_id: int, accept: bool) -> Redirect:
     if user.commune_id is None or db_id(transfer_id) is None or \
-            await transfers.get_transfer_for(user.commune_id, transfer_id) is None:
+            await transfer_queries.get_transfer_for(user.commune_id, transfer_id) is None:
         raise NotFoundException()
     try:
         if accept:
-            await transfers.accept_transfer(actor_id=user.id, commune_id=user.commune_id,
+            await transfer_queries.accept_transfer(actor_id=user.id, commune_id=user.commune_id,
                                             transfer_id=transfer_id)
         else:
-            await transfers.cancel_transfer(actor_id=user.id, commune_id=user.commune_id,
+            await transfer_queries.cancel_transfer(actor_id=user.id, commune_id=user.commune_id,
                                             transfer_id=transfer_id)
-    except transfers.TransferError:
+    except transfer_queries.TransferError:
         return Redirect(path="/people/transfers?error=decided", status_code=303)
     return Redirect(path="/people/transfers?saved=1", status_code=303)
 

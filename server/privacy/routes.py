@@ -19,7 +19,7 @@ from server.i18n import N_, _
 from server.people.labels import category_label, end_reason_label, sex_label
 from server.people.queries import get_person_for, list_periods, list_person_audit
 from server.privacy import queries
-from server.records.listing import entry_data
+from server.records.listing_queries import entry_data
 from server.records.validation import vn_today
 from server.review.diff import KIND_FIELDS, field_label, kind_label, show_value, state_label
 from server.web import SignedIn

@@ -1,6 +1,6 @@
 """Referrals: the new-referral form and the JSON API (the referral's page and its follow-up form
 live with the entries, `server.records.routes`; the providers officials maintain, with
-`server.referrals.providers`)."""
+`server.referrals.provider_routes`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from schema.records import ReferralStatusSubmit, ReferralSubmit, SubmitResult
 from server.records.api import RESPONSES, api_submit, submit_operation
 from server.records.contexts import defaults, referral_context
 from server.records.forms_web import envelope, handle_post, render_form
-from server.referrals.providers import provider_handlers
 from server.web import BLANK_FORM, SignedIn
 
 WRITERS = {"roles": ("volunteer", "official")}
@@ -50,5 +49,4 @@ async def api_referral_status(request: Request, user: SignedIn,
     return await api_submit(request, user, "referral_status", referral=referral_id)
 
 
-route_handlers = [new_referral, save_referral, *provider_handlers, api_referral,
-                  api_referral_status]
+route_handlers = [new_referral, save_referral, api_referral, api_referral_status]

@@ -303,12 +303,6 @@ async def report_entries(request: Request, user: SignedIn) -> Template:
                 state_label=labels.state_label)
 
 
-def _all_handlers() -> list[Any]:
-    from server.reports.document_routes import route_handlers as document_handlers
-
-    return [reports_index, report_view, report_print, report_xlsx, report_finalise,
-            report_final, report_final_print, report_final_xlsx, report_compare,
-            report_entries, *document_handlers]
-
-
-route_handlers = _all_handlers()
+route_handlers = [reports_index, report_view, report_print, report_xlsx, report_finalise,
+                  report_final, report_final_print, report_final_xlsx, report_compare,
+                  report_entries]

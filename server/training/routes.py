@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 from schema.enums import State, label
 from schema.records import SubmitResult, TrainingSubmit
 from server.i18n import _
-from server.records import listing
+from server.records import listing_queries
 from server.records.api import RESPONSES, api_submit, submit_operation
 from server.records.forms_web import envelope, handle_post, render_form
 from server.records.validation import vn_today
@@ -63,7 +63,7 @@ async def new_training(request: Request, user: SignedIn, shell: FromQuery[str] =
     """`?shell=1` is the blank form the service worker caches (no names in it)."""
     await _allowed(user)
     values: dict[str, Any] = {"date": vn_today().isoformat()}
-    org = await listing.get_user_organisation(user.id)
+    org = await listing_queries.get_user_organisation(user.id)
     if org:
         values["organisation"] = str(org)
     context = await training_context(user, {**values, "shell": shell})

@@ -1,5 +1,5 @@
 """Supervision visits: the new-visit form and its JSON API. (Entries — the volunteer's list,
-an entry's page and corrections — are mounted from here too: `server.records.routes`.)"""
+an entry's page and corrections — are `server.records.routes`.)"""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from schema.records import SubmitResult, VisitSubmit
 from server.records.api import RESPONSES, api_submit, submit_operation
 from server.records.contexts import defaults, visit_context
 from server.records.forms_web import envelope, handle_post, render_form
-from server.records.routes import route_handlers as entry_handlers
 from server.web import BLANK_FORM, SignedIn
 
 WRITERS = {"roles": ("volunteer", "official")}
@@ -41,4 +40,4 @@ async def api_visit(request: Request, user: SignedIn) -> Response[SubmitResult]:
     return await api_submit(request, user, "visit")
 
 
-route_handlers = [new_visit, save_visit, api_visit, *entry_handlers]
+route_handlers = [new_visit, save_visit, api_visit]

@@ -194,5 +194,5 @@ async def remove_talk(user: SignedIn, code: FromPath[str], talk_id: FromPath[str
     return Redirect(path=f"/public/{area['code']}/edit#talks", status_code=303, headers=NO_STORE)
 
 
-editor_handlers = [my_page, edit_page, save_draft, preview, publish, discard, add_talk,
-                   remove_talk]
+route_handlers = [my_page, edit_page, save_draft, preview, publish, discard, add_talk,
+                  remove_talk]

@@ -6,6 +6,8 @@ Every routes module (`server/<area>/routes.py`, and an area's further `*_routes.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -92,9 +94,6 @@ async def service_worker() -> Response[str]:
 @cache
 def _service_worker_source() -> str:
     """Built once per process: the assets cannot change under a running server."""
-    import hashlib
-    import json
-
     assets = [web.static_url(a) for a in SW_ASSETS] + ["/manifest.webmanifest"]
     source = (web.PWA_DIR / "sw.js").read_text()
     version = hashlib.sha256((source + "".join(assets) + "".join(SW_SHELL)).encode()) \
@@ -158,7 +157,7 @@ def create_app() -> Litestar:
             NotAuthorizedException: web.not_authorized_handler,
             PermissionDeniedException: web.permission_handler,
             NotFoundException: web.not_found_handler,
-            errors.NotFound: web.not_found_handler,  # from queries, which know nothing of HTTP
+            errors.DomainError: web.domain_error_handler,  # from queries, which know nothing of HTTP
             ValidationException: web.validation_handler,
             HTTPException: web.http_exception_handler,
             Exception: web.server_error_handler,

@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 
 from server.areas import queries
 from server.auth import queries as auth_queries
+from server.home import home_context
 from server.i18n import N_, _
 from server.web import SignedIn, current_user, page
 
@@ -26,8 +27,6 @@ async def home(request: Request) -> Template | Redirect:
         return Redirect(path="/signin")
     context: dict[str, Any] = {"role_label": _(ROLE_LABELS.get(user.role, user.role))}
     # Each area contributes its part of the home page through `home_context`.
-    from server.home import home_context
-
     context.update(await home_context(user))
     response = page(request, "home.html", **context)
     # The home page lists people supported (caseload, to-do): like person pages, never stored.

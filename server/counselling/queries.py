@@ -17,13 +17,14 @@ from server.areas.tables import User
 from server.audit.queries import record_event
 from server.counselling.tables import CounsellingContact, Counsellor
 from server.db import write_transaction
+from server.errors import NotFound
 from server.i18n import _
 from server.records.tables import Entry
 from server.records.validation import VN, vn_today
 from server.web import CurrentUser
 
 
-class NotYours(Exception):
+class NotYours(NotFound):
     """The contact does not exist for this user (another commune, not theirs): a 404."""
 
 

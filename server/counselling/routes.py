@@ -19,7 +19,7 @@ from server.counselling import queries
 from server.counselling.kind import counselling_context
 from server.i18n import _
 from server.records.api import RESPONSES, api_submit, submit_operation
-from server.records.forms_web import envelope, handle_post, render_form
+from server.records.forms_web import blank_form, handle_post
 from server.records.validation import VN, vn_today
 from server.web import BLANK_FORM, CurrentUser, SignedIn, db_id, page
 
@@ -78,11 +78,7 @@ async def close_follow_up(request: Request, user: SignedIn, entry_id: FromPath[s
         raise NotFoundException() from None
     form = await request.form()
     note = form.get("note")
-    try:
-        await queries.close_follow_up(user, eid, (note if isinstance(note, str) else "")
-                                      .strip()[:500])
-    except queries.NotYours:
-        raise NotFoundException() from None
+    await queries.close_follow_up(user, eid, (note if isinstance(note, str) else "").strip()[:500])
     back = form.get("next")
     return Redirect(path=back if back in ("/", "/counselling") else "/counselling",
                     status_code=303)
@@ -100,14 +96,12 @@ async def new_counselling(request: Request, user: SignedIn, person: FromQuery[st
     if db_id(person):
         values["person"] = person
     context = await counselling_context(user, {**values, "shell": shell})
-    return render_form(request, "counselling", values=values, env=envelope(), errors={},
-                       context=context)
+    return blank_form(request, "counselling", values, context)
 
 
 @post("/counselling", name="counselling-save", include_in_schema=False, opt=WRITERS)
 async def save_counselling(request: Request, user: SignedIn) -> Response:
-    return await handle_post(request, user, "counselling", counselling_context,
-                             lambda rid, _data: f"/entries/{rid}?saved=1")
+    return await handle_post(request, user, "counselling", counselling_context)
 
 
 @post("/api/v1/counselling", name="api-counselling", opt=WRITERS, tags=["records"],

@@ -15,6 +15,7 @@ from server.people.tables import CategoryPeriod, Person, TeamMember
 from server.records.queries import submit_record
 from server.records.tables import Provider
 from server.records.validation import vn_today
+from server.review import queries as review
 from server.web import CurrentUser
 
 PROVIDERS = [
@@ -39,8 +40,6 @@ def _as(user_id: int, role: str, commune: int) -> CurrentUser:
 async def _review(entry_id: uuid.UUID, state: str, reviewer: int, commune: int,
                   comment: str = "") -> None:
     """A decision on version 1, through the review's own guarded transaction."""
-    from server.review import queries as review
-
     official = _as(reviewer, "official", commune)
     if state == "approved":
         await review.approve_entry(official, entry_id, 1)

@@ -13,7 +13,7 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, QueryParameter
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from schema.enums import Kind, RefOutcome, RefStatus, State, choices, label
 from schema.forms import form_fields, form_rules, form_values
@@ -156,8 +156,6 @@ async def referral_status(request: Request, user: SignedIn, entry_id: FromPath[s
     if result.outcome == "forbidden":
         raise NotFoundException()
     if result.outcome in ("stored", "unchanged"):
-        from litestar.response import Redirect
-
         return Redirect(path=f"/referrals/{ref_id}?saved=1", status_code=303)
     errors = dict(result.errors) or {"status": _("Someone recorded another step meanwhile.")}
     return await _entry_page(request, user, ref_id, status_values=data, status_env=env,
@@ -174,8 +172,6 @@ async def edit_entry(request: Request, user: SignedIn, entry_id: FromPath[str]) 
         return await _entry_page(request, user, entry["id"], status_code=409)
     kind = entry["kind"]
     if kind == "referral_status":  # a step is corrected in its referral's follow-up form
-        from litestar.response import Redirect
-
         referral = await listing_queries.get_step_referral(entry["id"])
         return Redirect(path=f"/referrals/{referral}?fix={entry['id']}", status_code=303)
     data = listing_queries.entry_data(entry)

@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery
 from schema.records import ReferralStatusSubmit, ReferralSubmit, SubmitResult
 from server.records.api import RESPONSES, api_submit, submit_operation
 from server.records.contexts import defaults, referral_context
-from server.records.forms_web import envelope, handle_post, render_form
+from server.records.forms_web import blank_form, handle_post
 from server.web import BLANK_FORM, SignedIn
 
 WRITERS = {"roles": ("volunteer", "official")}
@@ -23,8 +23,8 @@ WRITERS = {"roles": ("volunteer", "official")}
 async def new_referral(request: Request, user: SignedIn, person: FromQuery[str] = "",
                        q: FromQuery[str] = "", shell: FromQuery[str] = "") -> Response:
     values = await defaults("referral", user, {"person": person})
-    return render_form(request, "referral", values=values, env=envelope(), errors={},
-                       context=await referral_context(user, {**values, "q": q, "shell": shell}))
+    context = await referral_context(user, {**values, "q": q, "shell": shell})
+    return blank_form(request, "referral", values, context)
 
 
 @post("/referrals", name="referral-save", include_in_schema=False, opt=WRITERS)

@@ -24,7 +24,7 @@ from server.reports.document import (
     prose_of,
 )
 from server.reports.docx_export import document_bytes
-from server.reports.periods import VIETNAM, today
+from server.reports.periods import VIETNAM, report_query, today
 from server.reports.routes import (
     REPORTERS,
     _chooser,
@@ -32,7 +32,6 @@ from server.reports.routes import (
     _final_period,
     _form,
     _resolve,
-    report_query,
 )
 from server.web import SignedIn, page
 

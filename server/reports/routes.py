@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
 
 import msgspec
 from litestar import Request, Response, get, post
@@ -32,6 +31,7 @@ from server.reports.periods import (
     Period,
     opening_periods,
     parse_period,
+    report_query,
     reporting_year,
     today,
 )
@@ -60,10 +60,6 @@ def _form(params: Mapping[str, str]) -> PeriodIn:
 
 def _area_id(raw: str) -> int | None:
     return db_id(raw)
-
-
-def report_query(area_id: int, period: Period, **extra: str) -> str:
-    return urlencode({"area": str(area_id), **period.query(), **extra})
 
 
 def vn_date(value: Any) -> str:

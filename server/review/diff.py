@@ -3,9 +3,14 @@ each kind shows, and the field-by-field diff between two versions of an entry.""
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from typing import Any
 
+from msgspec import inspect
+
+from schema.enums import LABELS
+from schema.records import INPUTS
 from server import fmt
 from server.i18n import N_, _
 
@@ -73,14 +78,8 @@ IGNORED = {"id", "client_id", "version", "corrects_version", "content_hash", "re
 @cache
 def _schema_fields() -> dict[str, tuple[str, type | None]]:
     """Field name → (label msgid, enum class of its codes) from the record contract in
-    `schema.records`, so the review shows the same words as the forms. Empty if the contract
-    cannot be read; the tables above are the fallback."""
-    try:
-        from msgspec import inspect
-
-        from schema.records import INPUTS
-    except ImportError:
-        return {}
+    `schema.records`, so the review shows the same words as the forms; the tables above
+    cover the columns the contract does not name."""
     found: dict[str, tuple[str, type | None]] = {}
 
     def unwrap(t: Any) -> tuple[str, type | None]:
@@ -118,10 +117,6 @@ def _enum_label(field: str | None, code: str) -> str | None:
     enum_cls = _schema_fields().get(COLUMN_FIELDS.get(field, field), ("", None))[1]
     if enum_cls is None:
         return None
-    try:
-        from schema.enums import LABELS
-    except ImportError:
-        return None
     text = LABELS.get(enum_cls, {}).get(code)
     return _(text) if text else None
 
@@ -152,8 +147,6 @@ def show_value(value: Any, field: str | None = None) -> str:
         return ", ".join(show_value(v, field) for v in value)
     text = str(value)
     if text.startswith("[") and text.endswith("]"):
-        import json
-
         try:
             items = json.loads(text)
         except ValueError:

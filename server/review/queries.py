@@ -21,7 +21,7 @@ from typing import Any
 from server.areas.tables import Area, User
 from server.audit.queries import record_event
 from server.db import write_transaction
-from server.errors import NotFound
+from server.errors import DomainError, NotFound
 from server.i18n import _
 from server.people.tables import Person
 from server.records.feed_queries import stamp_changes
@@ -41,12 +41,11 @@ REJECTED_NOTICE_DAYS = 14
 QUEUE_LIMIT = 200
 
 
-class ReviewRefused(Exception):
+class ReviewRefused(DomainError):
     """A decision the rules do not allow; `status` is the HTTP status of a JSON answer."""
 
     def __init__(self, message: str, status: int = 409) -> None:
         super().__init__(message)
-        self.message = message
         self.status = status
 
 

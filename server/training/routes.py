@@ -16,7 +16,7 @@ from schema.records import SubmitResult, TrainingSubmit
 from server.i18n import _
 from server.records import listing_queries
 from server.records.api import RESPONSES, api_submit, submit_operation
-from server.records.forms_web import envelope, handle_post, render_form
+from server.records.forms_web import blank_form, handle_post
 from server.records.validation import vn_today
 from server.training import queries
 from server.training.kind import training_context
@@ -67,14 +67,12 @@ async def new_training(request: Request, user: SignedIn, shell: FromQuery[str] =
     if org:
         values["organisation"] = str(org)
     context = await training_context(user, {**values, "shell": shell})
-    return render_form(request, "training", values=values, env=envelope(), errors={},
-                       context=context)
+    return blank_form(request, "training", values, context)
 
 
 @post("/training", name="training-save", include_in_schema=False, opt=WRITERS)
 async def save_training(request: Request, user: SignedIn) -> Response:
-    return await handle_post(request, user, "training", training_context,
-                             lambda rid, _data: f"/entries/{rid}?saved=1")
+    return await handle_post(request, user, "training", training_context)
 
 
 @post("/api/v1/training", name="api-training", opt=WRITERS, tags=["records"],

@@ -9,7 +9,7 @@ from litestar.params import FromQuery
 from schema.records import SubmitResult, VisitSubmit
 from server.records.api import RESPONSES, api_submit, submit_operation
 from server.records.contexts import defaults, visit_context
-from server.records.forms_web import envelope, handle_post, render_form
+from server.records.forms_web import blank_form, handle_post
 from server.web import BLANK_FORM, SignedIn
 
 WRITERS = {"roles": ("volunteer", "official")}
@@ -23,14 +23,12 @@ async def new_visit(request: Request, user: SignedIn, person: FromQuery[str] = "
     fills the person picker from its own caseload."""
     values = await defaults("visit", user, {"person": person})
     context = await visit_context(user, {**values, "q": q, "shell": shell})
-    return render_form(request, "visit", values=values, env=envelope(), errors={},
-                       context=context)
+    return blank_form(request, "visit", values, context)
 
 
 @post("/visits", name="visit-save", include_in_schema=False, opt=WRITERS)
 async def save_visit(request: Request, user: SignedIn) -> Response:
-    return await handle_post(request, user, "visit", visit_context,
-                             lambda rid, _data: f"/entries/{rid}?saved=1")
+    return await handle_post(request, user, "visit", visit_context)
 
 
 @post("/api/v1/visits", name="api-visit", opt=WRITERS, tags=["records"],

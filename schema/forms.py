@@ -18,6 +18,7 @@ import msgspec
 import msgspec.inspect as mi
 
 from schema.enums import choices
+from schema.records import RULES
 from schema.text import N_, translated
 
 TEXTAREA_OVER = 200  # strings that may be longer than this get a textarea
@@ -153,8 +154,6 @@ def form_rules(cls: type[msgspec.Struct], today: dt.date) -> dict[str, Any]:
     the msgspec Meta), its skip logic, the cross-field rules of `schema.records.RULES`, and
     every message translated into the page's language. `today` (Vietnam) lets the phone tell
     how stale a cached blank form is."""
-    from schema.records import RULES  # schema.records imports nothing from here
-
     info = mi.type_info(cls)
     assert isinstance(info, mi.StructType)
     fields: dict[str, Any] = {}

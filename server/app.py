@@ -1,10 +1,13 @@
 """The Litestar application: middleware, sessions, CSRF, templates, and each area's routes.
 
-Every domain package may define `route_handlers` in its `routes.py`; they are mounted here.
+Every routes module (`server/<area>/routes.py`, and an area's further `*_routes.py`) defines
+`route_handlers`; `ROUTES` below lists them all, and only here are they mounted.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -30,13 +33,36 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from server import errors, fmt, i18n, ops, parse, web
+from server.areas import routes as areas_routes
+from server.audit import routes as audit_routes
+from server.auth import routes as auth_routes
 from server.auth.store import DatabaseSessionStore, QuietSessionConfig
+from server.counselling import routes as counselling_routes
 from server.db import db_lifespan
+from server.people import io_routes as people_io_routes
+from server.people import routes as people_routes
+from server.people import transfer_routes as people_transfer_routes
+from server.privacy import routes as privacy_routes
+from server.public import editor_routes as public_editor_routes
+from server.public import routes as public_routes
+from server.records import routes as records_routes
+from server.referrals import provider_routes as referrals_provider_routes
+from server.referrals import routes as referrals_routes
+from server.reports import document_routes as reports_document_routes
+from server.reports import routes as reports_routes
+from server.review import routes as review_routes
 from server.settings import settings
+from server.sync import routes as sync_routes
+from server.talks import routes as talks_routes
+from server.training import routes as training_routes
+from server.visits import routes as visits_routes
 
 TEMPLATES = Path(__file__).parent / "templates"
-DOMAINS = ("auth", "areas", "people", "visits", "talks", "referrals", "review", "sync",
-           "reports", "audit", "public", "privacy", "training", "counselling")
+ROUTES = (auth_routes, areas_routes, people_routes, people_io_routes, people_transfer_routes,
+          records_routes, visits_routes, talks_routes, referrals_routes, referrals_provider_routes,
+          training_routes, counselling_routes, review_routes, sync_routes, reports_routes,
+          reports_document_routes, audit_routes, public_routes, public_editor_routes,
+          privacy_routes)
 
 
 def _configure_jinja(engine: JinjaTemplateEngine) -> None:
@@ -47,14 +73,6 @@ def _configure_jinja(engine: JinjaTemplateEngine) -> None:
     env.filters.update(fmt.FILTERS)  # dates, times, numbers: one format for every page
     env.trim_blocks = True
     env.lstrip_blocks = True
-
-
-def _domain_routes() -> list[Any]:
-    handlers: list[Any] = []
-    for name in DOMAINS:
-        module = web.optional_module(f"server.{name}.routes")
-        handlers.extend(getattr(module, "route_handlers", []))
-    return handlers
 
 
 # What the offline phone needs. Not passkey.js: a passkey ceremony needs the network anyway,
@@ -76,9 +94,6 @@ async def service_worker() -> Response[str]:
 @cache
 def _service_worker_source() -> str:
     """Built once per process: the assets cannot change under a running server."""
-    import hashlib
-    import json
-
     assets = [web.static_url(a) for a in SW_ASSETS] + ["/manifest.webmanifest"]
     source = (web.PWA_DIR / "sw.js").read_text()
     version = hashlib.sha256((source + "".join(assets) + "".join(SW_SHELL)).encode()) \
@@ -123,7 +138,8 @@ def create_app() -> Litestar:
         include_in_schema=False, opt=web.STATIC,
     )
     return ops.instrument(DongHanh(  # request ids, JSON logs, /metrics (server/ops.py)
-        route_handlers=[service_worker, manifest, health, static, *_domain_routes()],
+        route_handlers=[service_worker, manifest, health, static,
+                        *(h for m in ROUTES for h in m.route_handlers)],
         plugins=[HTMXPlugin()],
         guards=[web.role_guard],
         dependencies={"user": Provide(web.provide_user)},
@@ -141,7 +157,7 @@ def create_app() -> Litestar:
             NotAuthorizedException: web.not_authorized_handler,
             PermissionDeniedException: web.permission_handler,
             NotFoundException: web.not_found_handler,
-            errors.NotFound: web.not_found_handler,  # from queries, which know nothing of HTTP
+            errors.DomainError: web.domain_error_handler,  # from queries, which know nothing of HTTP
             ValidationException: web.validation_handler,
             HTTPException: web.http_exception_handler,
             Exception: web.server_error_handler,

@@ -40,9 +40,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+import asyncpg
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from piccolo.engine import engine_finder
 
+from server.audit.queries import verify_chain
+from server.cli import migrate
 from server.settings import Config, settings
 
 MAGIC = b"DHBACKUP"
@@ -218,8 +222,6 @@ def pg_binary(name: str, server_major: int) -> str:
 
 
 async def _pg_server_major(url: str) -> int:
-    import asyncpg
-
     conn = await asyncpg.connect(url)
     try:
         return int(await conn.fetchval("SHOW server_version_num")) // 10000
@@ -322,8 +324,6 @@ def _sqlite_is_empty(path: str) -> bool:
 
 
 async def _pg_is_empty(url: str) -> bool:
-    import asyncpg
-
     conn = await asyncpg.connect(url)
     try:
         return await conn.fetchval(
@@ -409,19 +409,13 @@ def _restore_postgres(file: Path, key: bytes, url: str, log: Any) -> None:
 
 
 async def _after_restore(log: Any) -> None:
-    from server.cli import migrate
-
     await migrate(quiet=True)
-    from server.audit.queries import verify_chain
-
     log("checking the audit hash chain …")
     checked, broken = await verify_chain()
     if broken is not None:
         raise BackupError(f"restored, but the audit chain is BROKEN at row id {broken} "
                           f"(after {checked} intact rows)")
     log(f"audit chain intact: {checked} rows")
-    from piccolo.engine import engine_finder
-
     engine: Any = engine_finder()
     if hasattr(engine, "close_kept"):
         await engine.close_kept()

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import io
 import os
 import sys
 import warnings
@@ -14,11 +16,16 @@ from pathlib import Path
 
 from piccolo.apps.migrations.commands.forwards import run_forwards
 
+from server import demo
+from server.areas.queries import create_user, get_area_by_code, list_areas
+from server.areas.tables import Area, User
+from server.audit.queries import verify_chain
+from server.auth.queries import create_invitation, enrol_url
+from server.auth.tables import Credential
+from server.settings import settings
+
 
 async def migrate(quiet: bool = False) -> None:
-    import contextlib
-    import io
-
     out = io.StringIO()
     with contextlib.redirect_stdout(out) if quiet else contextlib.nullcontext(), \
             warnings.catch_warnings():
@@ -34,16 +41,12 @@ async def migrate(quiet: bool = False) -> None:
 def _origin_file() -> Path:
     """Where `scripts/serve` notes the origin it serves on, next to the database it serves, so
     that `scripts/enrol-link` and `scripts/invite` print links for that server."""
-    from server.settings import settings
-
     return Path(settings.sqlite_path).parent / "serve-origin"
 
 
 def link_origin() -> str:
     """The origin printed links point at: PUBLIC_ORIGIN or PORT when set here, otherwise the
     one the last `scripts/serve` on this database used, otherwise the default."""
-    from server.settings import settings
-
     if os.environ.get("PUBLIC_ORIGIN") or os.environ.get("PORT"):
         return settings.public_origin
     try:
@@ -55,18 +58,11 @@ def link_origin() -> str:
 
 def link_for(token: str) -> str:
     """An enrolment link (the path of `server.auth.queries.enrol_url`) at `link_origin()`."""
-    from server.auth.queries import enrol_url
-    from server.settings import settings
-
     return link_origin() + enrol_url(token).removeprefix(settings.public_origin)
 
 
 async def demo_official_link() -> str | None:
     """A fresh enrolment link for the demo official of commune A while she has no passkey."""
-    from server.areas.tables import Area, User
-    from server.auth.queries import create_invitation
-    from server.auth.tables import Credential
-
     commune = await Area.select(Area.id).where(Area.code == "HK").first()
     if commune is None:
         return None
@@ -78,14 +74,11 @@ async def demo_official_link() -> str | None:
 
 
 async def serve_prepare(load_demo: bool) -> None:
-    from server.demo import load_demo as load
-    from server.settings import settings
-
     await migrate(quiet=True)
     # Run with the server's own environment: what it notes is the origin it will serve on.
     _origin_file().parent.mkdir(parents=True, exist_ok=True)
     _origin_file().write_text(settings.public_origin + "\n")
-    if load_demo and await load():
+    if load_demo and await demo.load_demo():
         print("Demo data loaded: province TH, communes HK (A) and HT (B).")
     link = await demo_official_link()
     if link:
@@ -100,9 +93,6 @@ async def serve_prepare(load_demo: bool) -> None:
 
 
 async def invite(role: str, area_code: str, name: str, phone: str) -> None:
-    from server.areas.queries import create_user, get_area_by_code
-    from server.auth.queries import create_invitation
-
     area = await get_area_by_code(area_code)
     if area is None:
         raise SystemExit(f"unknown area code: {area_code} (see scripts/areas)")
@@ -119,9 +109,6 @@ async def invite(role: str, area_code: str, name: str, phone: str) -> None:
 
 async def enrol_link(name: str) -> None:
     """A fresh enrolment link for an existing user, found by display name."""
-    from server.areas.tables import User
-    from server.auth.queries import create_invitation
-
     user = await User.select(User.id).where(User.display_name == name).first()
     if user is None:
         raise SystemExit(f"no user named {name!r}")
@@ -129,15 +116,11 @@ async def enrol_link(name: str) -> None:
 
 
 async def areas() -> None:
-    from server.areas.queries import list_areas
-
     for a in await list_areas():
         print(f"{a['code']}\t{a['level']}\t{a['name']}")
 
 
 async def verify_audit() -> int:
-    from server.audit.queries import verify_chain
-
     checked, broken = await verify_chain()
     if broken is None:
         print(f"audit chain intact: {checked} rows")

@@ -1,8 +1,8 @@
 """Database engines: PostgreSQL through Piccolo's pool, SQLite through a kept-open connection.
 
 Piccolo's shipped SQLiteEngine opens a new connection (and thread) for every query outside a
-transaction, which makes the embedded default 4-10x slower than it needs to be
-(shared/notes/stack-facts.md §8). `KeptSQLiteEngine` runs those queries on one long-lived
+transaction, which made the embedded default 4-10x slower than it needs to be when
+measured. `KeptSQLiteEngine` runs those queries on one long-lived
 connection per event loop instead, in WAL mode, and gives transactions their own connection
 (WAL lets readers go on while one writer holds the lock; busy_timeout makes writers queue).
 """

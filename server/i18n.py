@@ -15,6 +15,7 @@ import io
 from contextvars import ContextVar
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -27,8 +28,6 @@ _catalogs: dict[str, _gettext.NullTranslations] = {}
 
 
 def load_catalogs() -> None:
-    from babel.messages.catalog import Catalog
-
     for lang in LOCALES:
         merged = Catalog(locale=lang)
         for po in sorted((LOCALE_DIR / lang).glob("*.po")):

@@ -31,6 +31,7 @@ from typing import Any
 
 from litestar import Litestar, Request, Response, get
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from piccolo.engine import engine_finder
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -39,6 +40,7 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
+    multiprocess,
 )
 
 from server import settings as config
@@ -127,8 +129,6 @@ _engine: list[Any] = []
 
 def _pool_figures() -> None:
     if not _engine:
-        from piccolo.engine import engine_finder
-
         _engine.append(engine_finder())
     pool = getattr(_engine[0], "pool", None)
     if pool is None:
@@ -206,8 +206,6 @@ async def metrics(request: Request) -> Response[bytes]:
                         headers={"Cache-Control": "no-store"})
     registry: Any = REGISTRY
     if MULTIPROC:
-        from prometheus_client import multiprocess
-
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST,

@@ -1,6 +1,6 @@
 """Reading numbers, dates and JSON from user input — bounded, in one place.
 
-No input may make a 5xx (DESIGN.md §8). What used to break:
+No input may make a 5xx (README, *Decisions*). What used to break:
 
 - numbers: `str.isdigit()` is true for "²" and "١٢", which `int()` then refuses or reads as
   another number; an id past 2^31 is a database error on PostgreSQL (INTEGER columns) and past
@@ -28,6 +28,8 @@ from typing import Any
 import msgspec
 from litestar import Request
 from litestar.exceptions import ClientException
+
+from server.i18n import _
 
 # ---------------------------------------------------------------- numbers
 
@@ -182,8 +184,6 @@ async def guard_input(request: Request) -> None:
     a NUL character in the path, query string or a form (PostgreSQL cannot store it, and
     nobody types it), and a JSON body nested too deep or too large. A body that is simply not
     JSON passes on: the handler answers it in its own words."""
-    from server.i18n import _
-
     if "\x00" in request.scope["path"] or b"%00" in request.scope.get("query_string", b""):
         raise ClientException(_("The request contains a character that is not allowed."))
     if request.method in ("GET", "HEAD", "OPTIONS"):

@@ -6,6 +6,7 @@ Each setting has a default and a help line; the README lists them all (a test ch
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,8 +124,6 @@ class Config:
             return self.secret_key_raw
         path = Path(self.sqlite_path).parent / "secret.key"
         if not path.exists():
-            import secrets
-
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(secrets.token_urlsafe(48))
         return path.read_text().strip()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import importlib
 import logging
 from functools import cache
 from pathlib import Path
@@ -34,7 +35,7 @@ from litestar.types import (
     Send,
 )
 
-from server import i18n, parse
+from server import errors, i18n, parse
 from server.i18n import _
 from server.settings import settings
 
@@ -117,8 +118,6 @@ def date_or_none(value: str | None) -> dt.date | None:
 
 def optional_module(dotted: str) -> Any | None:
     """Import an area's optional module (routes, home, demo); None when the area has none."""
-    import importlib
-
     try:
         return importlib.import_module(dotted)
     except ModuleNotFoundError as exc:
@@ -295,6 +294,17 @@ def not_found_handler(request: Request, exc: Exception) -> Response:
                       _("There is nothing here, or it is not yours to see."))
 
 
+def domain_error_handler(request: Request, exc: errors.DomainError) -> Response:
+    """The one mapping of the project's own errors (`server.errors`) to answers."""
+    if isinstance(exc, errors.NotFound):
+        return not_found_handler(request, exc)
+    if isinstance(exc, errors.Invalid):
+        return error_page(request, 422, _("Not valid"), exc.message or _("The request is not valid."))
+    return error_page(request, exc.status, _("Not possible now"),
+                      exc.message or _("This cannot be done now: the record has changed. "
+                                       "Reload the page."))
+
+
 def validation_handler(request: Request, exc: ValidationException) -> Response:
     errors: dict[str, str] = {}
     for item in exc.extra or []:
@@ -317,8 +327,6 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
 
 
 def server_error_handler(request: Request, exc: Exception) -> Response:
-    import logging
-
     logging.getLogger("donghanh").exception("unhandled error", exc_info=exc)
     return error_page(request, 500, _("Something went wrong"),
                       _("Something went wrong on the server. Nothing you saved on the phone is "

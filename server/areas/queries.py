@@ -74,3 +74,11 @@ async def list_users_in_area(area_id: int) -> list[dict[str, Any]]:
 
 async def set_user_active(user_id: int, active: bool) -> None:
     await User.update({User.active: active}).where(User.id == user_id)
+
+
+async def describe_users(ids: list[int]) -> dict[int, str]:
+    """User id → display name, for the actors of the audit log."""
+    if not ids:
+        return {}
+    rows = await User.select(User.id, User.display_name).where(User.id.is_in(sorted(set(ids))))
+    return {r["id"]: r["display_name"] for r in rows}

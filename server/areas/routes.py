@@ -7,11 +7,12 @@ from typing import Any
 import msgspec
 import segno
 from litestar import Request, get, post
-from litestar.params import URLEncodedBody
+from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from server.areas import queries
 from server.auth import queries as auth_queries
+from server.home import home_context
 from server.i18n import N_, _
 from server.web import SignedIn, current_user, page
 
@@ -26,8 +27,6 @@ async def home(request: Request) -> Template | Redirect:
         return Redirect(path="/signin")
     context: dict[str, Any] = {"role_label": _(ROLE_LABELS.get(user.role, user.role))}
     # Each area contributes its part of the home page through `home_context`.
-    from server.home import home_context
-
     context.update(await home_context(user))
     response = page(request, "home.html", **context)
     # The home page lists people supported (caseload, to-do): like person pages, never stored.
@@ -107,12 +106,12 @@ async def _show_invitation(request: Request, user: SignedIn, user_id: int) -> Te
 
 
 @post("/users/{user_id:int}/invite", name="reinvite", include_in_schema=False, opt=OFFICIAL)
-async def reinvite(request: Request, user: SignedIn, user_id: int) -> Template:
+async def reinvite(request: Request, user: SignedIn, user_id: FromPath[int]) -> Template:
     return await _show_invitation(request, user, user_id)
 
 
 @post("/users/{user_id:int}/revoke", name="revoke", include_in_schema=False, opt=OFFICIAL)
-async def revoke(request: Request, user: SignedIn, user_id: int) -> Redirect:
+async def revoke(request: Request, user: SignedIn, user_id: FromPath[int]) -> Redirect:
     await queries.get_user_in_area(user_id, user.area_id)
     await auth_queries.revoke_passkeys(user_id, user.id, user.area_id)
     return Redirect(path="/users", status_code=303)

@@ -22,11 +22,8 @@ from typing import Any
 from piccolo.engine.postgres import PostgresEngine
 
 from server import bulk
-from server.areas.tables import User
 from server.audit.tables import AuditEvent
 from server.db import write_transaction
-from server.parse import db_id
-from server.people.tables import Person
 from server.vntime import day_start
 
 AUDIT_LOCK = 0x0D0A6  # advisory lock key for the chain
@@ -158,29 +155,3 @@ async def list_event_actions(commune_id: int) -> list[str]:
     rows = await AuditEvent.select(AuditEvent.action).where(
         AuditEvent.commune_id == commune_id).distinct().order_by(AuditEvent.action)
     return [r["action"] for r in rows]
-
-
-async def find_person_in_commune(commune_id: int, text: str) -> int | None:
-    """A person of the commune by code (e.g. HK-0042) or by numeric id, for the log filter."""
-    text = text.strip()
-    where: Any = Person.code == text
-    if (person_id := db_id(text)) is not None:
-        where = where | (Person.id == person_id)
-    row = await Person.select(Person.id).where((Person.commune == commune_id) & where).first()
-    return int(row["id"]) if row else None
-
-
-async def describe_people(commune_id: int, ids: list[int]) -> dict[int, str]:
-    """Person id → "code name" for the rows shown (the commune's own people only)."""
-    if not ids:
-        return {}
-    rows = await Person.select(Person.id, Person.code, Person.full_name).where(
-        (Person.commune == commune_id) & Person.id.is_in(sorted(set(ids))))
-    return {r["id"]: f"{r['code']} {r['full_name']}" for r in rows}
-
-
-async def describe_users(ids: list[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    rows = await User.select(User.id, User.display_name).where(User.id.is_in(sorted(set(ids))))
-    return {r["id"]: r["display_name"] for r in rows}

@@ -13,8 +13,9 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Template
 
 from server import fmt
-from server.areas.queries import list_users_in_area
+from server.areas.queries import describe_users, list_users_in_area
 from server.audit import labels, queries
+from server.people import queries as people_queries
 from server.web import SignedIn, date_or_none, db_id, int_or_none, page
 
 PER_PAGE = 50
@@ -50,7 +51,7 @@ async def audit_log(request: Request, user: SignedIn) -> Template:
     person_id = None
     unknown_person = False
     if person_text:
-        person_id = await queries.find_person_in_commune(user.commune_id, person_text)
+        person_id = await people_queries.find_person_in_commune(user.commune_id, person_text)
         unknown_person = person_id is None
     rows: list[dict[str, Any]] = []
     if not unknown_person:
@@ -59,9 +60,9 @@ async def audit_log(request: Request, user: SignedIn) -> Template:
             since=since, until=until, limit=PER_PAGE + 1, offset=(page_no - 1) * PER_PAGE)
     more = len(rows) > PER_PAGE
     rows = rows[:PER_PAGE]
-    people = await queries.describe_people(
+    people = await people_queries.describe_people(
         user.commune_id, [r["person_id"] for r in rows if r["person_id"] is not None])
-    actors = await queries.describe_users([r["actor_id"] for r in rows if r["actor_id"]])
+    actors = await describe_users([r["actor_id"] for r in rows if r["actor_id"]])
     for r in rows:
         r["person"] = people.get(r["person_id"], "") if r["person_id"] is not None else ""
         r["actor"] = actors.get(r["actor_id"], f"#{r['actor_id']}") if r["actor_id"] else "—"

@@ -10,7 +10,7 @@ from urllib.parse import unquote
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.middleware.rate_limit import RateLimitConfig
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Template
 from webauthn import (
     generate_authentication_options,
@@ -123,7 +123,7 @@ def invite_problem(state: str) -> str:
 
 
 @get("/enrol/{token:str}", name="enrol", include_in_schema=False)
-async def enrol_page(request: Request, token: str) -> Template:
+async def enrol_page(request: Request, token: FromPath[str]) -> Template:
     state, user = await queries.find_invitation(token)
     problem = invite_problem(state) if state != "ok" else None
     response = page(request, "auth/enrol.html", token=token, invited=user, problem=problem)
@@ -252,7 +252,7 @@ async def sign_out(request: Request) -> Redirect:
 
 
 @get("/lang/{code:str}", name="set-language", include_in_schema=False)
-async def set_language(request: Request, code: str) -> Redirect:
+async def set_language(request: Request, code: FromPath[str]) -> Redirect:
     back = request.query_params.get("next", "/")
     if not back.startswith("/") or back.startswith("//"):
         back = "/"

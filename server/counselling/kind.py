@@ -8,7 +8,7 @@ from typing import Any
 from schema.enums import Service, label
 from server.counselling import queries
 from server.i18n import _
-from server.records import listing
+from server.records import listing_queries
 from server.records.kinds import ExtraKind, register
 from server.web import CurrentUser
 
@@ -17,7 +17,7 @@ async def counselling_context(user: CurrentUser, values: dict[str, Any]) -> dict
     """`values["shell"]`: the blank form the phone caches — no names, no referral list (the
     person picker is filled on the phone from its caseload)."""
     shell = bool(values.get("shell"))
-    people = [] if shell else await listing.list_caseload_for_picker(user)
+    people = [] if shell else await listing_queries.list_caseload_for_picker(user)
     referrals = [] if shell else await queries.list_referrals_to_link(user)
     return {
         "title": _("New counselling contact"), "action": "/counselling",

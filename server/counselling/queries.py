@@ -17,6 +17,7 @@ from server.areas.tables import User
 from server.audit.queries import record_event
 from server.counselling.tables import CounsellingContact, Counsellor
 from server.db import write_transaction
+from server.errors import NotFound
 from server.i18n import _
 from server.records.tables import Entry
 from server.vntime import now as vn_now
@@ -24,7 +25,7 @@ from server.vntime import today as vn_today
 from server.web import CurrentUser
 
 
-class NotYours(Exception):
+class NotYours(NotFound):
     """The contact does not exist for this user (another commune, not theirs): a 404."""
 
 

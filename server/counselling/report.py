@@ -1,5 +1,5 @@
-"""Counselling figures for the 6-month and annual reports (DESIGN §7: "counselling contacts by
-channel, topic and action, referrals made from them").
+"""Counselling figures for the 6-month and annual reports (what they must show: "counselling
+contacts by channel, topic and action, referrals made from them").
 
 Indicator definitions — `counselling_figures(commune_ids, start, end)`, dates inclusive, in
 Vietnam's time (the contact's date):

@@ -9,6 +9,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from schema.enums import Asker, Channel, State, label
@@ -17,7 +18,7 @@ from server.counselling import queries
 from server.counselling.kind import counselling_context
 from server.i18n import _
 from server.records.api import RESPONSES, api_submit, submit_operation
-from server.records.forms_web import envelope, handle_post, render_form
+from server.records.forms_web import blank_form, handle_post
 from server.vntime import now as vn_now
 from server.vntime import today as vn_today
 from server.web import BLANK_FORM, CurrentUser, SignedIn, db_id, page
@@ -41,7 +42,7 @@ def _labelled(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @get("/counselling", name="counselling", include_in_schema=False, opt=WRITERS)
-async def counselling_list(request: Request, user: SignedIn, saved: str = "") -> Template:
+async def counselling_list(request: Request, user: SignedIn, saved: FromQuery[str] = "") -> Template:
     await _allowed(user)
     commune = user.commune_id or 0
     context: dict[str, Any] = {
@@ -69,7 +70,7 @@ async def counselling_counsellors(request: Request, user: SignedIn) -> Redirect:
 
 @post("/counselling/{entry_id:str}/close", name="counselling-close",
       include_in_schema=False, opt=WRITERS)
-async def close_follow_up(request: Request, user: SignedIn, entry_id: str) -> Redirect:
+async def close_follow_up(request: Request, user: SignedIn, entry_id: FromPath[str]) -> Redirect:
     """Close a contact's follow-up (an action, audited); back to where it was clicked."""
     try:
         eid = uuid.UUID(entry_id)
@@ -77,11 +78,7 @@ async def close_follow_up(request: Request, user: SignedIn, entry_id: str) -> Re
         raise NotFoundException() from None
     form = await request.form()
     note = form.get("note")
-    try:
-        await queries.close_follow_up(user, eid, (note if isinstance(note, str) else "")
-                                      .strip()[:500])
-    except queries.NotYours:
-        raise NotFoundException() from None
+    await queries.close_follow_up(user, eid, (note if isinstance(note, str) else "").strip()[:500])
     back = form.get("next")
     return Redirect(path=back if back in ("/", "/counselling") else "/counselling",
                     status_code=303)
@@ -89,8 +86,8 @@ async def close_follow_up(request: Request, user: SignedIn, entry_id: str) -> Re
 
 @get("/counselling/new", name="counselling-new", include_in_schema=False,
      opt={**WRITERS, **BLANK_FORM})
-async def new_counselling(request: Request, user: SignedIn, person: str = "",
-                          shell: str = "") -> Response:
+async def new_counselling(request: Request, user: SignedIn, person: FromQuery[str] = "",
+                          shell: FromQuery[str] = "") -> Response:
     """`?shell=1` is the blank form the service worker caches (no names in it)."""
     await _allowed(user)
     now = vn_now()
@@ -99,14 +96,12 @@ async def new_counselling(request: Request, user: SignedIn, person: str = "",
     if db_id(person):
         values["person"] = person
     context = await counselling_context(user, {**values, "shell": shell})
-    return render_form(request, "counselling", values=values, env=envelope(), errors={},
-                       context=context)
+    return blank_form(request, "counselling", values, context)
 
 
 @post("/counselling", name="counselling-save", include_in_schema=False, opt=WRITERS)
 async def save_counselling(request: Request, user: SignedIn) -> Response:
-    return await handle_post(request, user, "counselling", counselling_context,
-                             lambda rid, _data: f"/entries/{rid}?saved=1")
+    return await handle_post(request, user, "counselling", counselling_context)
 
 
 @post("/api/v1/counselling", name="api-counselling", opt=WRITERS, tags=["records"],

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from server.people.changes import assign_member, create_person
+from server.people.change_queries import assign_member, create_person
 from server.people.labels import default_planned_end
 from server.people.queries import get_person_for
 from server.vntime import today

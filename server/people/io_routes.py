@@ -20,7 +20,7 @@ from schema.people import SettingsIn
 from server.areas.queries import get_area, list_villages
 from server.i18n import _
 from server.parse import JSONError, decode_json
-from server.people import changes, queries
+from server.people import change_queries, queries
 from server.people.forms import check_settings
 from server.people.importer import (
     COLUMNS,
@@ -61,7 +61,7 @@ async def settings_save(request: Request, user: SignedIn,
         response = page(request, "people/settings.html", form=data, errors=errors)
         response.status_code = 422
         return response
-    await changes.set_visit_frequency(actor_id=user.id, commune_id=user.commune_id, days=days)
+    await change_queries.set_visit_frequency(actor_id=user.id, commune_id=user.commune_id, days=days)
     return Redirect(path="/people", status_code=303)
 
 
@@ -131,9 +131,9 @@ async def _write_with_progress(request: Request, user: SignedIn,
 
     async def write() -> list[str]:
         try:
-            return await changes.import_people(actor_id=user.id,
-                                               commune_id=user.commune_id or 0, rows=rows,
-                                               progress=reports.put)
+            return await change_queries.import_people(actor_id=user.id,
+                                                      commune_id=user.commune_id or 0,
+                                                      rows=rows, progress=reports.put)
         finally:
             reports.put_nowait(None)
 
@@ -190,7 +190,7 @@ async def export(request: Request, user: SignedIn) -> Response:
     f = queries.PeopleFilter(**{k: v for k, v in request.query_params.items()
                                 if k in queries.PeopleFilter.__struct_fields__ and k != "page"})
     rows, _total = await queries.list_people(commune, f, limit=100000, with_count=False)
-    await changes.record_export(actor_id=user.id, commune_id=commune, count=len(rows))
+    await change_queries.record_export(actor_id=user.id, commune_id=commune, count=len(rows))
     area = await get_area(commune)
     code = area["code"] if area else "register"
     return Response(content=export_xlsx(rows, code), media_type=XLSX, headers={

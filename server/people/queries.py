@@ -17,6 +17,7 @@ import msgspec
 
 from server.areas.tables import Area, User
 from server.audit.labels import action_label
+from server.audit.queries import list_events
 from server.errors import NotFound
 from server.parse import page_number
 from server.people.labels import CATEGORIES, category_label, fold
@@ -267,8 +268,6 @@ async def find_duplicates(commune_id: int, names_years: list[tuple[str, int]]) -
 
 async def list_person_audit(commune_id: int, person_id: int) -> list[dict[str, Any]]:
     """The person's audit trail, newest first, with the actors' names."""
-    from server.audit.queries import list_events
-
     events = await list_events(commune_id, person_id=person_id, limit=500)
     for e in events:
         if isinstance(e["detail"], str):
@@ -284,3 +283,25 @@ async def list_person_audit(commune_id: int, person_id: int) -> list[dict[str, A
         e["member_name"] = names.get(e["detail"].get("user_id"), "")
         e["label"] = action_label(e["action"]) or e["action"]
     return events
+
+
+# ---------------------------------------------------------------- for the audit log's filter
+
+
+async def find_person_in_commune(commune_id: int, text: str) -> int | None:
+    """A person of the commune by code (e.g. HK-0042) or by numeric id, for the log filter."""
+    text = text.strip()
+    where: Any = Person.code == text
+    if (person_id := db_id(text)) is not None:
+        where = where | (Person.id == person_id)
+    row = await Person.select(Person.id).where((Person.commune == commune_id) & where).first()
+    return int(row["id"]) if row else None
+
+
+async def describe_people(commune_id: int, ids: list[int]) -> dict[int, str]:
+    """Person id → "code name" for the rows shown (the commune's own people only)."""
+    if not ids:
+        return {}
+    rows = await Person.select(Person.id, Person.code, Person.full_name).where(
+        (Person.commune == commune_id) & Person.id.is_in(sorted(set(ids))))
+    return {r["id"]: f"{r['code']} {r['full_name']}" for r in rows}

@@ -12,13 +12,13 @@ from urllib.parse import urlencode
 
 from litestar import Request, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import URLEncodedBody
+from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from schema.people import CategoryIn, CloseIn, PersonIn, TeamIn
 from server.areas.queries import list_villages
 from server.i18n import _
-from server.people import changes, queries
+from server.people import change_queries, queries
 from server.people.forms import check_category, check_close, check_person
 from server.people.labels import (
     CATEGORIES,
@@ -98,16 +98,16 @@ async def person_create(request: Request, user: SignedIn,
     if errors:
         return private(page(request, "people/form.html", form=data, errors=errors, person=None,
                             **context), 422)
-    person_id, _code = await changes.create_person(
+    person_id, _code = await change_queries.create_person(
         actor_id=user.id, commune_id=commune, fields=clean["fields"],
         category=clean["category"], start=clean["start"], planned_end=clean["planned_end"])
     return Redirect(path=f"/people/{person_id}?saved=1", status_code=303)
 
 
 @get("/people/{person_id:int}", name="person", include_in_schema=False, opt=FIELD_USERS)
-async def person_page(request: Request, user: SignedIn, person_id: int) -> Template:
+async def person_page(request: Request, user: SignedIn, person_id: FromPath[int]) -> Template:
     person = await queries.get_person_for(user, person_id)
-    await changes.record_view(actor_id=user.id, person=person)
+    await change_queries.record_view(actor_id=user.id, person=person)
     context: dict[str, Any] = {
         "person": person, "due": await queries.get_due_for(user, person_id),
         "periods": await queries.list_periods(person_id),
@@ -122,16 +122,16 @@ async def person_page(request: Request, user: SignedIn, person_id: int) -> Templ
 
 
 @get("/people/{person_id:int}/edit", name="person-edit", include_in_schema=False, opt=OFFICIAL)
-async def person_edit(request: Request, user: SignedIn, person_id: int) -> Template:
+async def person_edit(request: Request, user: SignedIn, person_id: FromPath[int]) -> Template:
     person = await queries.get_person_for(user, person_id)
-    form = PersonIn(**{k: str(person[k] or "") for k in changes.PERSON_FIELDS})
+    form = PersonIn(**{k: str(person[k] or "") for k in change_queries.PERSON_FIELDS})
     return private(page(request, "people/form.html", form=form, errors={}, person=person,
                         **await _form_context(user)))
 
 
 @post("/people/{person_id:int}/edit", name="person-update", include_in_schema=False,
       opt=OFFICIAL)
-async def person_update(request: Request, user: SignedIn, person_id: int,
+async def person_update(request: Request, user: SignedIn, person_id: FromPath[int],
                         data: URLEncodedBody[PersonIn]) -> Template | Redirect:
     person = await queries.get_person_for(user, person_id)
     context = await _form_context(user)
@@ -139,13 +139,13 @@ async def person_update(request: Request, user: SignedIn, person_id: int,
     if errors:
         return private(page(request, "people/form.html", form=data, errors=errors,
                             person=person, **context), 422)
-    await changes.update_person(actor_id=user.id, person=person, fields=clean["fields"])
+    await change_queries.update_person(actor_id=user.id, person=person, fields=clean["fields"])
     return Redirect(path=f"/people/{person_id}?saved=1", status_code=303)
 
 
 @get("/people/{person_id:int}/category", name="person-category-form", include_in_schema=False,
      opt=OFFICIAL)
-async def category_form(request: Request, user: SignedIn, person_id: int) -> Template:
+async def category_form(request: Request, user: SignedIn, person_id: FromPath[int]) -> Template:
     person = await queries.get_person_for(user, person_id)
     form = CategoryIn(start_date=today().isoformat())
     return private(page(request, "people/category.html", person=person, form=form, errors={},
@@ -154,7 +154,7 @@ async def category_form(request: Request, user: SignedIn, person_id: int) -> Tem
 
 @post("/people/{person_id:int}/category", name="person-category", include_in_schema=False,
       opt=OFFICIAL)
-async def category_change(request: Request, user: SignedIn, person_id: int,
+async def category_change(request: Request, user: SignedIn, person_id: FromPath[int],
                           data: URLEncodedBody[CategoryIn]) -> Template | Redirect:
     person = await queries.get_person_for(user, person_id)
     current = await queries.get_open_period(person_id)
@@ -163,7 +163,7 @@ async def category_change(request: Request, user: SignedIn, person_id: int,
     if errors or start is None:
         return private(page(request, "people/category.html", person=person, form=data,
                             errors=errors, **vocab()), 422)
-    await changes.change_category(actor_id=user.id, person=person, category=data.category,
+    await change_queries.change_category(actor_id=user.id, person=person, category=data.category,
                                   start=start, planned_end=planned,
                                   previous_reason=data.previous_reason)
     return Redirect(path=f"/people/{person_id}?saved=1", status_code=303)
@@ -171,7 +171,7 @@ async def category_change(request: Request, user: SignedIn, person_id: int,
 
 @get("/people/{person_id:int}/close", name="person-close-form", include_in_schema=False,
      opt=OFFICIAL)
-async def close_form(request: Request, user: SignedIn, person_id: int) -> Template:
+async def close_form(request: Request, user: SignedIn, person_id: FromPath[int]) -> Template:
     person = await queries.get_person_for(user, person_id)
     return private(page(request, "people/close.html", person=person,
                         form=CloseIn(end_date=today().isoformat()), errors={}, **vocab()))
@@ -179,7 +179,7 @@ async def close_form(request: Request, user: SignedIn, person_id: int) -> Templa
 
 @post("/people/{person_id:int}/close", name="person-close", include_in_schema=False,
       opt=OFFICIAL)
-async def close_person(request: Request, user: SignedIn, person_id: int,
+async def close_person(request: Request, user: SignedIn, person_id: FromPath[int],
                        data: URLEncodedBody[CloseIn]) -> Template | Redirect:
     person = await queries.get_person_for(user, person_id)
     current = await queries.get_open_period(person_id)
@@ -190,7 +190,7 @@ async def close_person(request: Request, user: SignedIn, person_id: int,
     if errors or end is None:
         return private(page(request, "people/close.html", person=person, form=data,
                             errors=errors, **vocab()), 422)
-    await changes.close_person(actor_id=user.id, person=person, end=end, reason=data.reason)
+    await change_queries.close_person(actor_id=user.id, person=person, end=end, reason=data.reason)
     return Redirect(path=f"/people/{person_id}?saved=1", status_code=303)
 
 
@@ -199,7 +199,7 @@ async def close_person(request: Request, user: SignedIn, person_id: int,
 
 @post("/people/{person_id:int}/team", name="team-assign", include_in_schema=False,
       opt=OFFICIAL)
-async def team_assign(user: SignedIn, person_id: int,
+async def team_assign(user: SignedIn, person_id: FromPath[int],
                       data: URLEncodedBody[TeamIn]) -> Redirect:
     person = await queries.get_person_for(user, person_id)
     error = ""
@@ -209,9 +209,9 @@ async def team_assign(user: SignedIn, person_id: int,
         error = "ended"
     else:
         try:
-            await changes.assign_member(actor_id=user.id, person=person,
+            await change_queries.assign_member(actor_id=user.id, person=person,
                                         user_id=int(data.user_id), role=data.role)
-        except changes.TeamError as exc:
+        except change_queries.TeamError as exc:
             error = str(exc)
     suffix = f"?team_error={error}#team" if error else "?saved=1#team"
     return Redirect(path=f"/people/{person_id}{suffix}", status_code=303)
@@ -219,9 +219,9 @@ async def team_assign(user: SignedIn, person_id: int,
 
 @post("/people/{person_id:int}/team/{member_id:int}/end", name="team-unassign",
       include_in_schema=False, opt=OFFICIAL)
-async def team_unassign(user: SignedIn, person_id: int, member_id: int) -> Redirect:
+async def team_unassign(user: SignedIn, person_id: FromPath[int], member_id: FromPath[int]) -> Redirect:
     person = await queries.get_person_for(user, person_id)
-    if db_id(member_id) is None or not await changes.unassign_member(
+    if db_id(member_id) is None or not await change_queries.unassign_member(
             actor_id=user.id, person=person, member_id=member_id):
         raise NotFoundException()
     return Redirect(path=f"/people/{person_id}?saved=1#team", status_code=303)
@@ -232,19 +232,12 @@ async def team_unassign(user: SignedIn, person_id: int, member_id: int) -> Redir
 
 @get("/people/{person_id:int}/audit", name="person-audit", include_in_schema=False,
      opt=OFFICIAL)
-async def person_audit(request: Request, user: SignedIn, person_id: int) -> Template:
+async def person_audit(request: Request, user: SignedIn, person_id: FromPath[int]) -> Template:
     person = await queries.get_person_for(user, person_id)
     events = await queries.list_person_audit(person["commune"], person_id)
     return private(page(request, "people/audit.html", person=person, events=events))
 
 
-def _all_handlers() -> list[Any]:
-    from server.people.io_routes import route_handlers as io_handlers
-    from server.people.transfer_routes import route_handlers as transfer_handlers
-
-    return [*io_handlers, *transfer_handlers, people_list, person_new, person_create,
-            person_page, person_edit, person_update, category_form, category_change, close_form, close_person,
-            team_assign, team_unassign, person_audit]
-
-
-route_handlers = _all_handlers()
+route_handlers = [people_list, person_new, person_create, person_page, person_edit, person_update,
+                  category_form, category_change, close_form, close_person, team_assign,
+                  team_unassign, person_audit]

@@ -10,11 +10,11 @@ import datetime as dt
 import msgspec
 from litestar import Request, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import URLEncodedBody
+from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from server.i18n import _
-from server.people import queries, transfers
+from server.people import queries, transfer_queries
 from server.people.labels import category_label
 from server.vntime import today
 from server.web import SignedIn, db_id, page
@@ -49,7 +49,7 @@ async def _check(data: TransferIn, person: dict, communes: list[dict]) -> \
     except ValueError:
         errors["moved_on"] = _("Enter a date (day/month/year).")
     if moved is not None:
-        earliest = await transfers.earliest_move_day(person["id"])
+        earliest = await transfer_queries.earliest_move_day(person["id"])
         if moved > today():
             errors["moved_on"] = _("The date cannot be in the future.")
         elif earliest is not None and moved <= earliest:
@@ -64,8 +64,8 @@ async def _check(data: TransferIn, person: dict, communes: list[dict]) -> \
 
 async def _form(request: Request, user: SignedIn, person: dict, data: TransferIn,
                 errors: dict[str, str], status: int = 200) -> Template:
-    communes = await transfers.list_destination_communes(person["commune"])
-    waiting = await transfers.get_open_transfer(person["id"])
+    communes = await transfer_queries.list_destination_communes(person["commune"])
+    waiting = await transfer_queries.get_open_transfer(person["id"])
     return _private(page(request, "people/transfer.html", person=person, form=data,
                          errors=errors, communes=communes, waiting=waiting,
                          today=today()), status)
@@ -73,24 +73,24 @@ async def _form(request: Request, user: SignedIn, person: dict, data: TransferIn
 
 @get("/people/{person_id:int}/transfer", name="person-transfer-form", include_in_schema=False,
      opt=OFFICIAL)
-async def transfer_form(request: Request, user: SignedIn, person_id: int) -> Template:
+async def transfer_form(request: Request, user: SignedIn, person_id: FromPath[int]) -> Template:
     person = await queries.get_person_for(user, person_id)
     return await _form(request, user, person, TransferIn(moved_on=today().isoformat()), {})
 
 
 @post("/people/{person_id:int}/transfer", name="person-transfer-start",
       include_in_schema=False, opt=OFFICIAL)
-async def transfer_start(request: Request, user: SignedIn, person_id: int,
+async def transfer_start(request: Request, user: SignedIn, person_id: FromPath[int],
                          data: URLEncodedBody[TransferIn]) -> Template | Redirect:
     person = await queries.get_person_for(user, person_id)
-    communes = await transfers.list_destination_communes(person["commune"])
+    communes = await transfer_queries.list_destination_communes(person["commune"])
     errors, to, moved = await _check(data, person, communes)
     if not errors and to is not None and moved is not None:
         try:
-            await transfers.start_transfer(actor_id=user.id, person=person, to_commune=to,
+            await transfer_queries.start_transfer(actor_id=user.id, person=person, to_commune=to,
                                            moved_on=moved, note=data.note.strip())
             return Redirect(path=f"/people/{person_id}?saved=1", status_code=303)
-        except transfers.TransferError:
+        except transfer_queries.TransferError:
             errors["_"] = _("A transfer of this person is already waiting for the other "
                             "commune.")
         except Exception as exc:  # two officials at once: the partial unique index
@@ -105,7 +105,7 @@ async def transfer_start(request: Request, user: SignedIn, person_id: int,
 async def transfer_list(request: Request, user: SignedIn) -> Template:
     if user.commune_id is None:
         raise NotFoundException()
-    lists = await transfers.list_transfers(user.commune_id)
+    lists = await transfer_queries.list_transfers(user.commune_id)
     return _private(page(request, "people/transfers.html", category_label=category_label,
                          error=request.query_params.get("error", ""),
                          incoming=lists["incoming"], outgoing=lists["outgoing"],
@@ -114,29 +114,29 @@ async def transfer_list(request: Request, user: SignedIn) -> Template:
 
 async def _decide(user: SignedIn, transfer_id: int, accept: bool) -> Redirect:
     if user.commune_id is None or db_id(transfer_id) is None or \
-            await transfers.get_transfer_for(user.commune_id, transfer_id) is None:
+            await transfer_queries.get_transfer_for(user.commune_id, transfer_id) is None:
         raise NotFoundException()
     try:
         if accept:
-            await transfers.accept_transfer(actor_id=user.id, commune_id=user.commune_id,
+            await transfer_queries.accept_transfer(actor_id=user.id, commune_id=user.commune_id,
                                             transfer_id=transfer_id)
         else:
-            await transfers.cancel_transfer(actor_id=user.id, commune_id=user.commune_id,
+            await transfer_queries.cancel_transfer(actor_id=user.id, commune_id=user.commune_id,
                                             transfer_id=transfer_id)
-    except transfers.TransferError:
+    except transfer_queries.TransferError:
         return Redirect(path="/people/transfers?error=decided", status_code=303)
     return Redirect(path="/people/transfers?saved=1", status_code=303)
 
 
 @post("/people/transfers/{transfer_id:int}/accept", name="person-transfer-accept",
       include_in_schema=False, opt=OFFICIAL)
-async def transfer_accept(user: SignedIn, transfer_id: int) -> Redirect:
+async def transfer_accept(user: SignedIn, transfer_id: FromPath[int]) -> Redirect:
     return await _decide(user, transfer_id, accept=True)
 
 
 @post("/people/transfers/{transfer_id:int}/cancel", name="person-transfer-cancel",
       include_in_schema=False, opt=OFFICIAL)
-async def transfer_cancel(user: SignedIn, transfer_id: int) -> Redirect:
+async def transfer_cancel(user: SignedIn, transfer_id: FromPath[int]) -> Redirect:
     return await _decide(user, transfer_id, accept=False)
 
 

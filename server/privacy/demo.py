@@ -8,7 +8,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from server.people.changes import assign_member, close_person, create_person
+from server.people.change_queries import assign_member, close_person, create_person
 from server.people.queries import get_person_for
 from server.records.queries import submit_record
 from server.review.queries import approve_entry

@@ -15,6 +15,7 @@ import sys
 from typing import Any
 
 from server.privacy.queries import anonymise_person, list_due_for_anonymisation
+from server.vntime import today as vn_today
 from server.settings import settings
 
 
@@ -45,8 +46,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="donghanh-retention")
     parser.add_argument("--dry-run", action="store_true", help="list, change nothing")
     args = parser.parse_args(argv)
-    from server.vntime import today as vn_today
-
     asyncio.run(run_retention(today=vn_today(), years=settings.retention_years,
                               dry_run=args.dry_run))
     return 0

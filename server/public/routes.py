@@ -1,5 +1,5 @@
-"""The public page and its poster (no sign-in), the page's own offline worker, and the editor's
-routes (`server.public.editor`).
+"""The public page and its poster (no sign-in) and the page's own offline worker (the editor's
+routes are `server.public.editor_routes`).
 
 Public answers are the same for every visitor of one language: no session is read, no cookie
 is set, and they say so — `Cache-Control: public` with an ETag, and `Vary: Cookie` because the
@@ -15,11 +15,11 @@ from typing import Any, cast
 import segno
 from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from server import i18n, web
 from server.public import content, queries
-from server.public.editor import editor_handlers
 from server.public.view import page_context, public_url
 
 # Five minutes: an official's published change reaches readers quickly, and a phone that
@@ -72,14 +72,14 @@ async def public_worker() -> Response[bytes]:
 
 
 @get("/p/{code:str}", name="public-page", include_in_schema=False, opt=PUBLIC)
-async def public_page(request: Request, code: str) -> Response[bytes]:
+async def public_page(request: Request, code: FromPath[str]) -> Response[bytes]:
     area = await _area_or_404(code)
     context = await page_context(area, await queries.get_published_page(area["id"]))
     return cacheable(request, "public/page.html", context)
 
 
 @get("/p/{code:str}/poster", name="public-poster", include_in_schema=False, opt=PUBLIC)
-async def public_poster(request: Request, code: str) -> Response[bytes]:
+async def public_poster(request: Request, code: FromPath[str]) -> Response[bytes]:
     """The A4 poster for notice boards: the offers, the hotline, the page's QR code."""
     area = await _area_or_404(code)
     context = await page_context(area, await queries.get_published_page(area["id"]))
@@ -91,4 +91,4 @@ async def public_poster(request: Request, code: str) -> Response[bytes]:
     return cacheable(request, "public/poster.html", context)
 
 
-route_handlers = [public_worker, public_page, public_poster, *editor_handlers]
+route_handlers = [public_worker, public_page, public_poster]

@@ -13,7 +13,7 @@ from typing import Any
 from schema.enums import Service as ServiceEnum
 from schema.enums import label
 from server.i18n import _
-from server.records import listing
+from server.records import listing_queries
 from server.vntime import today as vn_today
 from server.web import CurrentUser, db_id
 
@@ -24,10 +24,10 @@ async def _people(user: CurrentUser,
     if values.get("shell"):
         return []  # the cached blank form holds no names (filled on the phone)
     q = str(values.get("q") or "")[:60]
-    rows = await listing.list_caseload_for_picker(user, q)
+    rows = await listing_queries.list_caseload_for_picker(user, q)
     chosen = db_id(values.get("person"))
     if chosen and q and all(r["id"] != chosen for r in rows):
-        rows = [r for r in await listing.list_caseload_for_picker(user) if r["id"] == chosen] \
+        rows = [r for r in await listing_queries.list_caseload_for_picker(user) if r["id"] == chosen] \
             + rows
     return [(r["id"], f"{r['full_name']} · {r['code']}"
              + (f" · {r['village_name']}" if r.get("village_name") else ""),
@@ -41,8 +41,8 @@ async def visit_context(user: CurrentUser, values: dict[str, Any]) -> dict[str, 
 
 
 async def talk_context(user: CurrentUser, values: dict[str, Any]) -> dict[str, Any]:
-    villages = await listing.list_villages(user.commune_id or 0)
-    orgs = await listing.list_organisations()
+    villages = await listing_queries.list_villages(user.commune_id or 0)
+    orgs = await listing_queries.list_organisations()
     return {"title": _("New talk"), "action": "/talks", "submit_label": _("Save talk"),
             "options": {"village": [(v["id"], v["name"] + (" ★" if v["hotspot"] else ""))
                                     for v in villages],
@@ -50,7 +50,7 @@ async def talk_context(user: CurrentUser, values: dict[str, Any]) -> dict[str, A
 
 
 async def referral_context(user: CurrentUser, values: dict[str, Any]) -> dict[str, Any]:
-    providers = await listing.list_providers(user.commune_id or 0)
+    providers = await listing_queries.list_providers(user.commune_id or 0)
     return {"title": _("New referral"), "action": "/referrals",
             "submit_label": _("Save referral"), "person_filter": not values.get("shell"),
             "q": str(values.get("q") or "")[:60],
@@ -67,10 +67,10 @@ async def defaults(kind: str, user: CurrentUser, params: dict[str, Any]) -> dict
     today = vn_today()
     values: dict[str, Any] = {"date": today.isoformat()}
     if kind == "visit":
-        freq = await listing.get_visit_frequency(user.commune_id or 0)
+        freq = await listing_queries.get_visit_frequency(user.commune_id or 0)
         values["next_visit_date"] = (today + dt.timedelta(days=freq)).isoformat()
     if kind == "talk":
-        org = await listing.get_user_organisation(user.id)
+        org = await listing_queries.get_user_organisation(user.id)
         if org:
             values["organisation"] = str(org)
     if kind in ("visit", "referral") and db_id(params.get("person")):

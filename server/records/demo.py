@@ -14,6 +14,7 @@ from server.areas.tables import Area
 from server.people.tables import CategoryPeriod, Person, TeamMember
 from server.records.queries import submit_record
 from server.records.tables import Provider
+from server.review import queries as review
 from server.vntime import today as vn_today
 from server.web import CurrentUser
 
@@ -39,8 +40,6 @@ def _as(user_id: int, role: str, commune: int) -> CurrentUser:
 async def _review(entry_id: uuid.UUID, state: str, reviewer: int, commune: int,
                   comment: str = "") -> None:
     """A decision on version 1, through the review's own guarded transaction."""
-    from server.review import queries as review
-
     official = _as(reviewer, "official", commune)
     if state == "approved":
         await review.approve_entry(official, entry_id, 1)

@@ -78,8 +78,19 @@ def render_form(request: Request, kind: str, *, values: dict[str, Any], env: dic
     return response
 
 
+def blank_form(request: Request, kind: str, values: dict[str, Any],
+               context: dict[str, Any]) -> Template:
+    """A new record's form: a fresh envelope, the kind's defaults, no errors."""
+    return render_form(request, kind, values=values, env=envelope(), errors={}, context=context)
+
+
+def entry_page(record_id: uuid.UUID, data: dict[str, Any]) -> str:
+    """Where a saved record is shown: its entry page, with the "saved" notice."""
+    return f"/entries/{record_id}?saved=1"
+
+
 async def handle_post(request: Request, user: CurrentUser, kind: str, context_fn: ContextFn,
-                      done_url: Callable[[uuid.UUID, dict[str, Any]], str]) -> Response:
+                      done_url: Callable[[uuid.UUID, dict[str, Any]], str] = entry_page) -> Response:
     """POST → submit_record → 303 to `done_url`, or the form again (422/409) as typed."""
     data, env = await read_form(request, kind)
     record_id, version, recorded_at = parse_envelope(env)

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.records import listing
+from server.records import listing_queries
 from server.vntime import today as vn_today
 from server.web import CurrentUser
 
 
 async def home_volunteer(user: CurrentUser) -> dict[str, Any]:
-    counts = await listing.count_my_entries(user)
-    returned = await listing.list_my_entries(user, state="returned", limit=10)
+    counts = await listing_queries.count_my_entries(user)
+    returned = await listing_queries.list_my_entries(user, state="returned", limit=10)
     return {"records_counts": counts, "records_returned": returned}
 
 
 async def home_official(user: CurrentUser) -> dict[str, Any]:
     since = vn_today().replace(day=1)
-    return {"records_month": await listing.count_commune_entries(user.commune_id or 0, since)}
+    return {"records_month": await listing_queries.count_commune_entries(user.commune_id or 0, since)}

@@ -8,7 +8,7 @@ correction. Referral follow-up steps are entries too (kind `referral_status`, ke
 way by their UUID, reviewed like the rest): see `_submit_status`.
 
 Every write stamps the entry with the author's next update-feed number in its transaction
-(server.records.changes), so the phone learns of it.
+(server.records.feed_queries), so the phone learns of it.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from server.db import write_transaction
 from server.i18n import _
 from server.parse import parse_datetime
 from server.people.tables import CategoryPeriod, Person, TeamMember
-from server.records.changes import stamp_changes
+from server.records.feed_queries import stamp_changes
 from server.records.kinds import EXTRA
 from server.records.tables import Entry, EntryVersion, Provider, ReferralEvent
 from server.records.validation import validate_fields

@@ -12,8 +12,8 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
-from litestar.response import Template
+from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.response import Redirect, Template
 
 from schema.enums import Kind, RefOutcome, RefStatus, State, choices, label
 from schema.forms import form_fields, form_rules, form_values
@@ -26,7 +26,7 @@ from schema.records import (
     ReferralStep,
 )
 from server.i18n import _
-from server.records import listing
+from server.records import listing_queries
 from server.records.contexts import CONTEXTS
 from server.records.forms_web import display_rows, envelope, parse_envelope, read_form, render_form
 from server.records.kinds import EXTRA
@@ -38,10 +38,10 @@ WRITERS = {"roles": ("volunteer", "official")}
 
 
 @get("/entries", name="entries", include_in_schema=False, opt=WRITERS)
-async def my_entries(request: Request, user: SignedIn, kind: str = "",
-                     state_filter: Annotated[str, Parameter(query="state")] = "") -> Template:
+async def my_entries(request: Request, user: SignedIn, kind: FromQuery[str] = "",
+                     state_filter: Annotated[str, QueryParameter(name="state")] = "") -> Template:
     state = state_filter
-    rows = await listing.list_my_entries(user, kind=kind, state=state)
+    rows = await listing_queries.list_my_entries(user, kind=kind, state=state)
     for r in rows:
         r["kind_label"] = label(Kind, r["kind"])
         r["state_label"] = label(State, r["state"])
@@ -71,8 +71,8 @@ async def _entry_page(request: Request, user: SignedIn, entry_id: uuid.UUID, *,
                       status_code: int = 200) -> Template:
     """An entry's page; for a referral, its timeline and the next-step form — or, with `fix`
     (one of the user's returned or waiting steps), that form prefilled to correct the step."""
-    entry = await listing.get_entry_for(user, entry_id)
-    data = listing.entry_data(entry)
+    entry = await listing_queries.get_entry_for(user, entry_id)
+    data = listing_queries.entry_data(entry)
     context: dict[str, Any] = {
         "entry": entry, "rows": display_rows(entry["kind"], data, _names(entry)),
         "kind_label": label(Kind, entry["kind"]), "state_label": label(State, entry["state"]),
@@ -80,7 +80,7 @@ async def _entry_page(request: Request, user: SignedIn, entry_id: uuid.UUID, *,
         "saved": request.query_params.get("saved") == "1",
     }
     if entry["kind"] == "referral":
-        steps = await listing.list_steps(entry)
+        steps = await listing_queries.list_steps(entry)
         for s in steps:
             s["status_label"] = label(RefStatus, s["status"])
             s["outcome_label"] = label(RefOutcome, s["outcome"]) if s["outcome"] else ""
@@ -112,7 +112,7 @@ async def _entry_page(request: Request, user: SignedIn, entry_id: uuid.UUID, *,
                 status_rules=form_rules(INPUTS["referral_status"], vn_today()),
                 today=vn_today().isoformat())
     if entry["kind"] == "referral_status":
-        context["referral_id"] = await listing.get_step_referral(entry["id"])
+        context["referral_id"] = await listing_queries.get_step_referral(entry["id"])
     response = page(request, "records/entry.html", **context)
     response.status_code = status_code
     return response
@@ -126,13 +126,13 @@ def _uuid(text: str) -> uuid.UUID:
 
 
 @get("/entries/{entry_id:str}", name="entry", include_in_schema=False, opt=WRITERS)
-async def entry_detail(request: Request, user: SignedIn, entry_id: str) -> Template:
+async def entry_detail(request: Request, user: SignedIn, entry_id: FromPath[str]) -> Template:
     return await _entry_page(request, user, _uuid(entry_id))
 
 
 @get("/referrals/{entry_id:str}", name="referral", include_in_schema=False, opt=WRITERS)
-async def referral_detail(request: Request, user: SignedIn, entry_id: str) -> Template:
-    entry = await listing.get_entry_for(user, _uuid(entry_id))
+async def referral_detail(request: Request, user: SignedIn, entry_id: FromPath[str]) -> Template:
+    entry = await listing_queries.get_entry_for(user, _uuid(entry_id))
     if entry["kind"] != "referral":
         raise NotFoundException()
     fix = request.query_params.get("fix")
@@ -141,9 +141,9 @@ async def referral_detail(request: Request, user: SignedIn, entry_id: str) -> Te
 
 @post("/referrals/{entry_id:str}/status", name="referral-status", include_in_schema=False,
       opt=WRITERS)
-async def referral_status(request: Request, user: SignedIn, entry_id: str) -> Response:
+async def referral_status(request: Request, user: SignedIn, entry_id: FromPath[str]) -> Response:
     ref_id = _uuid(entry_id)
-    await listing.get_entry_for(user, ref_id)
+    await listing_queries.get_entry_for(user, ref_id)
     data, env = await read_form(request, "referral_status")
     data["referral"] = str(ref_id)
     record_id, version, recorded_at = parse_envelope(env)
@@ -156,8 +156,6 @@ async def referral_status(request: Request, user: SignedIn, entry_id: str) -> Re
     if result.outcome == "forbidden":
         raise NotFoundException()
     if result.outcome in ("stored", "unchanged"):
-        from litestar.response import Redirect
-
         return Redirect(path=f"/referrals/{ref_id}?saved=1", status_code=303)
     errors = dict(result.errors) or {"status": _("Someone recorded another step meanwhile.")}
     return await _entry_page(request, user, ref_id, status_values=data, status_env=env,
@@ -166,19 +164,17 @@ async def referral_status(request: Request, user: SignedIn, entry_id: str) -> Re
 
 
 @get("/entries/{entry_id:str}/edit", name="entry-edit", include_in_schema=False, opt=WRITERS)
-async def edit_entry(request: Request, user: SignedIn, entry_id: str) -> Response:
-    entry = await listing.get_entry_for(user, _uuid(entry_id))
+async def edit_entry(request: Request, user: SignedIn, entry_id: FromPath[str]) -> Response:
+    entry = await listing_queries.get_entry_for(user, _uuid(entry_id))
     if entry["author"] != user.id:
         raise NotFoundException()
     if entry["state"] not in ("submitted", "returned"):
         return await _entry_page(request, user, entry["id"], status_code=409)
     kind = entry["kind"]
     if kind == "referral_status":  # a step is corrected in its referral's follow-up form
-        from litestar.response import Redirect
-
-        referral = await listing.get_step_referral(entry["id"])
+        referral = await listing_queries.get_step_referral(entry["id"])
         return Redirect(path=f"/referrals/{referral}?fix={entry['id']}", status_code=303)
-    data = listing.entry_data(entry)
+    data = listing_queries.entry_data(entry)
     context = await (CONTEXTS[kind] if kind in CONTEXTS else EXTRA[kind].context)(user, data)
     context["title"] = _("Correct: %(what)s") % {"what": label(Kind, kind)}
     context["review_comment"] = entry["review_comment"] if entry["state"] == "returned" else ""
@@ -201,9 +197,9 @@ def _as_input(kind: str, data: dict[str, Any]) -> msgspec.Struct:
 
 @get("/api/v1/entries/{entry_id:uuid}", name="api-entry", opt=WRITERS, tags=["records"],
      summary="One entry as stored (its current version)")
-async def api_entry(user: SignedIn, entry_id: uuid.UUID) -> EntryOut:
-    entry = await listing.get_entry_for(user, entry_id)
-    data = listing.entry_data(entry)
+async def api_entry(user: SignedIn, entry_id: FromPath[uuid.UUID]) -> EntryOut:
+    entry = await listing_queries.get_entry_for(user, entry_id)
+    data = listing_queries.entry_data(entry)
     meta = EntryMeta(id=entry["id"], state=entry["state"], version=entry["version"],
                      receipt=entry["receipt"], author=entry["author"],
                      author_name=entry["author_name"] or "", recorded_at=entry["recorded_at"],
@@ -212,7 +208,7 @@ async def api_entry(user: SignedIn, entry_id: uuid.UUID) -> EntryOut:
     body = _as_input(entry["kind"], data)
     if entry["kind"] != "referral":
         return OUTPUTS[entry["kind"]](meta=meta, data=body)  # type: ignore[call-arg,return-value]
-    steps = await listing.list_steps(entry)
+    steps = await listing_queries.list_steps(entry)
     return OUTPUTS["referral"](  # type: ignore[call-arg,return-value]
         meta=meta, data=body, follow_up=FollowUp(
             status=RefStatus(entry["ref_status"] or "referred"),

@@ -70,7 +70,7 @@ class Entry(Table):
     reviewed_at = Timestamptz(null=True, default=None)
     notes = Text(default="")
     # The author's update feed reads by this number, taken in the writing transaction from
-    # the author's `change_counter` row (see server.records.changes).
+    # the author's `change_counter` row (see server.records.feed_queries).
     change_seq = BigInt(default=0)
     # visit
     visit_kind = Varchar(length=10, null=True, default=None)  # home | phone | commune
@@ -136,7 +136,7 @@ class ReferralEvent(Table):
 
 
 class ChangeCounter(Table):
-    """One row per author: the last number of their update feed (server.records.changes)."""
+    """One row per author: the last number of their update feed (server.records.feed_queries)."""
 
     author = Integer(primary_key=True)
     n = BigInt(default=0)

@@ -16,11 +16,11 @@ import uuid
 from typing import Any
 
 from server.areas.queries import get_area
-from server.people.changes import change_category, close_person
+from server.people.change_queries import change_category, close_person
 from server.people.labels import default_planned_end
 from server.people.queries import get_person_for
 from server.people.tables import CategoryPeriod, Person
-from server.people.transfers import accept_transfer, start_transfer
+from server.people.transfer_queries import accept_transfer, start_transfer
 from server.records.demo import _review
 from server.records.queries import submit_record
 from server.reports.build import build_report

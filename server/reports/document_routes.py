@@ -11,6 +11,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from server.i18n import _
@@ -23,6 +24,7 @@ from server.reports.document import (
     prose_of,
 )
 from server.reports.docx_export import document_bytes
+from server.reports.periods import report_query
 from server.reports.routes import (
     REPORTERS,
     _chooser,
@@ -30,7 +32,6 @@ from server.reports.routes import (
     _final_period,
     _form,
     _resolve,
-    report_query,
 )
 from server.vntime import local_date, to_vietnam, today
 from server.web import SignedIn, page
@@ -138,7 +139,7 @@ async def report_docx(request: Request, user: SignedIn) -> Response | Template:
 
 @get("/reports/final/{report_id:int}/docx", name="report-final-docx", include_in_schema=False,
      opt=REPORTERS)
-async def report_final_docx(user: SignedIn, report_id: int) -> Response:
+async def report_final_docx(user: SignedIn, report_id: FromPath[int]) -> Response:
     row = await snapshots.get_final_report_for(user, report_id)
     signed = row["finalised_at"]
     signed_on = local_date(signed) if isinstance(signed, dt.datetime) \

@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.reports.finals import list_final_reports
-from server.reports.periods import current_presets
-from server.reports.routes import report_query
+from server.reports.periods import current_presets, report_query
 from server.web import CurrentUser
 
 

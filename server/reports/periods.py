@@ -13,6 +13,7 @@ import calendar
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from server.i18n import N_, _
 from server.parse import parse_date, parse_int
@@ -209,3 +210,9 @@ def parse_period(params: Mapping[str, str]) -> tuple[Period | None, dict[str, st
         return month(year, month_no), {}
     assert quarter_no is not None
     return quarter(year, quarter_no), {}
+
+
+def report_query(area_id: int, period: Period, **extra: str) -> str:
+    """The query string that opens a report of an area and period (plus `extra`), for links
+    from the report pages and the home page's reports card."""
+    return urlencode({"area": str(area_id), **period.query(), **extra})

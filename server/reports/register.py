@@ -1,6 +1,6 @@
 """The people register's figures, counted per PERSON and per commune of residence.
 
-A person who moves is transferred (server/people/transfers.py): one identity, one category
+A person who moves is transferred (server/people/transfer_queries.py): one identity, one category
 history. `_members` gives each commune the person's time with it — half-open
 `[m_from, m_until)`, NULL for unbounded — from the accepted transfers; `_spells` cuts each
 category period to that time. So the first commune counts the person up to the move (the

@@ -11,12 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
 
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import URLEncodedBody
+from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from server import fmt
@@ -31,6 +30,7 @@ from server.reports.periods import (
     Period,
     opening_periods,
     parse_period,
+    report_query,
     reporting_year,
 )
 from server.reports.svg import bar_chart
@@ -59,10 +59,6 @@ def _form(params: Mapping[str, str]) -> PeriodIn:
 
 def _area_id(raw: str) -> int | None:
     return db_id(raw)
-
-
-def report_query(area_id: int, period: Period, **extra: str) -> str:
-    return urlencode({"area": str(area_id), **period.query(), **extra})
 
 
 def vn_date(value: Any) -> str:
@@ -235,7 +231,7 @@ def _final_period(row: dict[str, Any]) -> Period:
 
 @get("/reports/final/{report_id:int}", name="report-final", include_in_schema=False,
      opt=REPORTERS)
-async def report_final(request: Request, user: SignedIn, report_id: int) -> Template:
+async def report_final(request: Request, user: SignedIn, report_id: FromPath[int]) -> Template:
     row = await snapshots.get_final_report_for(user, report_id)
     period = _final_period(row)
     finals = await snapshots.list_final_reports(row["area"], period)
@@ -245,7 +241,7 @@ async def report_final(request: Request, user: SignedIn, report_id: int) -> Temp
 
 @get("/reports/final/{report_id:int}/print", name="report-final-print",
      include_in_schema=False, opt=REPORTERS)
-async def report_final_print(request: Request, user: SignedIn, report_id: int) -> Template:
+async def report_final_print(request: Request, user: SignedIn, report_id: FromPath[int]) -> Template:
     row = await snapshots.get_final_report_for(user, report_id)
     signed = row["finalised_at"]
     signed_on = local_date(signed) \
@@ -258,7 +254,7 @@ async def report_final_print(request: Request, user: SignedIn, report_id: int) -
 
 @get("/reports/final/{report_id:int}/xlsx", name="report-final-xlsx", include_in_schema=False,
      opt=REPORTERS)
-async def report_final_xlsx(user: SignedIn, report_id: int) -> Response:
+async def report_final_xlsx(user: SignedIn, report_id: FromPath[int]) -> Response:
     row = await snapshots.get_final_report_for(user, report_id)
     data = row["data"] if user.role == "official" else numbers_only(row["data"])
     return _xlsx_response(data, f"report-{row['period_start']}-{row['period_end']}"
@@ -302,12 +298,6 @@ async def report_entries(request: Request, user: SignedIn) -> Template:
                 state_label=labels.state_label)
 
 
-def _all_handlers() -> list[Any]:
-    from server.reports.document_routes import route_handlers as document_handlers
-
-    return [reports_index, report_view, report_print, report_xlsx, report_finalise,
-            report_final, report_final_print, report_final_xlsx, report_compare,
-            report_entries, *document_handlers]
-
-
-route_handlers = _all_handlers()
+route_handlers = [reports_index, report_view, report_print, report_xlsx, report_finalise,
+                  report_final, report_final_print, report_final_xlsx, report_compare,
+                  report_entries]

@@ -3,10 +3,14 @@ each kind shows, and the field-by-field diff between two versions of an entry.""
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from typing import Any
 
+from msgspec import inspect
+
 from schema.enums import LABELS, Kind, State
+from schema.records import INPUTS
 from server import fmt
 from server.i18n import N_, _
 
@@ -51,14 +55,8 @@ IGNORED = {"id", "client_id", "version", "corrects_version", "content_hash", "re
 @cache
 def _schema_fields() -> dict[str, tuple[str, type | None]]:
     """Field name → (label msgid, enum class of its codes) from the record contract in
-    `schema.records`, so the review shows the same words as the forms. Empty if the contract
-    cannot be read; `_any_label` is the fallback."""
-    try:
-        from msgspec import inspect
-
-        from schema.records import INPUTS
-    except ImportError:
-        return {}
+    `schema.records`, so the review shows the same words as the forms; the tables above
+    cover the columns the contract does not name."""
     found: dict[str, tuple[str, type | None]] = {}
 
     def unwrap(t: Any) -> tuple[str, type | None]:
@@ -132,8 +130,6 @@ def show_value(value: Any, field: str | None = None) -> str:
         return ", ".join(show_value(v, field) for v in value)
     text = str(value)
     if text.startswith("[") and text.endswith("]"):
-        import json
-
         try:
             items = json.loads(text)
         except ValueError:

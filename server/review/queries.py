@@ -4,7 +4,7 @@ the version diff and the notifications.
 Every decision is one write transaction: an UPDATE guarded by the state it leaves and by the
 version the reviewer saw (`... WHERE state = 'submitted' AND version = :seen RETURNING`), so a
 race, a double click or a correction that landed meanwhile cannot be decided over, then the
-audit row of the change and the author's next update-feed number (server.records.changes).
+audit row of the change and the author's next update-feed number (server.records.feed_queries).
 The database's own CHECK (trigger on SQLite) keeps the state column to the four review states.
 Referral follow-up steps (kind `referral_status`) are decided the same way; rejecting one
 also recomputes its referral's current follow-up (the only decision that changes it: a step
@@ -21,10 +21,10 @@ from typing import Any
 from server.areas.tables import Area, User
 from server.audit.queries import record_event
 from server.db import write_transaction
-from server.errors import NotFound
+from server.errors import DomainError, NotFound
 from server.i18n import _
 from server.people.tables import Person
-from server.records.changes import stamp_changes
+from server.records.feed_queries import stamp_changes
 from server.records.queries import lock_referral, refresh_follow_up
 from server.records.tables import Entry, EntryVersion, ReferralEvent
 from server.review.diff import changed_fields, diff_versions, field_label
@@ -41,12 +41,11 @@ REJECTED_NOTICE_DAYS = 14
 QUEUE_LIMIT = 200
 
 
-class ReviewRefused(Exception):
+class ReviewRefused(DomainError):
     """A decision the rules do not allow; `status` is the HTTP status of a JSON answer."""
 
     def __init__(self, message: str, status: int = 409) -> None:
         super().__init__(message)
-        self.message = message
         self.status = status
 
 

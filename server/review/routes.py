@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import URLEncodedBody
+from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from server.i18n import N_, _
@@ -67,8 +67,8 @@ async def _queue_context(request: Request, user: SignedIn) -> dict[str, Any]:
 
 
 @get("/review", name="review", include_in_schema=False, opt=OFFICIAL)
-async def review_queue(request: Request, user: SignedIn, done: str | None = None,
-                       n: str | None = None) -> Template:
+async def review_queue(request: Request, user: SignedIn, done: FromQuery[str | None] = None,
+                       n: FromQuery[str | None] = None) -> Template:
     notice = ""
     if done == "bulk":
         notice = _("Entries approved: %(n)s.") % {"n": int_or_none(n) or 0}
@@ -132,8 +132,8 @@ async def _entry_context(user: SignedIn, entry_id: Any,
 
 
 @get("/review/{entry_id:uuid}", name="review-entry", include_in_schema=False, opt=OFFICIAL)
-async def review_entry(request: Request, user: SignedIn, entry_id: Any,
-                       done: str | None = None) -> Template:
+async def review_entry(request: Request, user: SignedIn, entry_id: FromPath[Any],
+                       done: FromQuery[str | None] = None) -> Template:
     context = await _entry_context(user, entry_id)
     await queries.record_entry_view(user, context["entry"])
     response = page(request, "review/entry.html", notice=_(DONE[done]) if done in DONE else "",
@@ -192,28 +192,28 @@ async def _apply(request: Request, user: SignedIn, entry_id: Any, verb: str,
 
 @post("/review/{entry_id:uuid}/approve", name="review-approve", include_in_schema=False,
       opt=OFFICIAL)
-async def approve(request: Request, user: SignedIn, entry_id: Any,
+async def approve(request: Request, user: SignedIn, entry_id: FromPath[Any],
                   data: URLEncodedBody[DecisionIn]) -> Template | Response:
     return await _apply(request, user, entry_id, "approve", data)
 
 
 @post("/review/{entry_id:uuid}/return", name="review-return", include_in_schema=False,
       opt=OFFICIAL)
-async def return_(request: Request, user: SignedIn, entry_id: Any,
+async def return_(request: Request, user: SignedIn, entry_id: FromPath[Any],
                   data: URLEncodedBody[DecisionIn]) -> Template | Response:
     return await _apply(request, user, entry_id, "return", data)
 
 
 @post("/review/{entry_id:uuid}/reject", name="review-reject", include_in_schema=False,
       opt=OFFICIAL)
-async def reject(request: Request, user: SignedIn, entry_id: Any,
+async def reject(request: Request, user: SignedIn, entry_id: FromPath[Any],
                  data: URLEncodedBody[DecisionIn]) -> Template | Response:
     return await _apply(request, user, entry_id, "reject", data)
 
 
 @post("/review/{entry_id:uuid}/reopen", name="review-reopen", include_in_schema=False,
       opt=OFFICIAL)
-async def reopen(request: Request, user: SignedIn, entry_id: Any,
+async def reopen(request: Request, user: SignedIn, entry_id: FromPath[Any],
                  data: URLEncodedBody[DecisionIn]) -> Template | Response:
     return await _apply(request, user, entry_id, "reopen", data)
 

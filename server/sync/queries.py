@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.records.changes import current_change_seq
+from server.records.feed_queries import current_change_seq
 from server.records.tables import Entry
 from server.web import CurrentUser
 
@@ -15,7 +15,7 @@ async def list_updates_for(user: CurrentUser, since: int | None,
     """The user's entries changed after feed number `since`, oldest change first: (updates,
     cursor, more). `more` is True when `limit` cut the page; the phone asks again from the
     cursor. Numbers are taken in the writing transaction in commit order per author
-    (server.records.changes), so "after `since`" never skips a decision committed late.
+    (server.records.feed_queries), so "after `since`" never skips a decision committed late.
 
     Without `since` (a phone's first call) nothing is sent, only the current cursor: the phone
     learns each record's state from the sync answer, and the feed after that brings the

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get, post
+from litestar.params import FromQuery
 from litestar.response import Template
 
 from schema.records import MAX_VERSION, RECORD_KINDS, SyncRecord, SyncResult
@@ -102,7 +103,7 @@ MAX_CURSOR = 2**63 - 1  # change_seq is a BIGINT
 
 
 @get("/api/v1/me/updates", name="my-updates", summary="Review decisions on my records")
-async def my_updates(user: SignedIn, since: str | None = None) -> Response[Any]:
+async def my_updates(user: SignedIn, since: FromQuery[str | None] = None) -> Response[Any]:
     """Entries of the signed-in user changed after `since` (the previous answer's `cursor`,
     an integer): id, kind, state, version, receipt, the reviewer's comment, updated_at and the
     change's number `seq`, oldest first. `more` is true when the page was cut: ask again with

@@ -7,7 +7,7 @@ from litestar import Request, Response, get, post
 from schema.records import SubmitResult, TalkSubmit
 from server.records.api import RESPONSES, api_submit, submit_operation
 from server.records.contexts import defaults, talk_context
-from server.records.forms_web import envelope, handle_post, render_form
+from server.records.forms_web import blank_form, handle_post
 from server.web import BLANK_FORM, SignedIn
 
 WRITERS = {"roles": ("volunteer", "official")}
@@ -17,14 +17,12 @@ WRITERS = {"roles": ("volunteer", "official")}
      opt={**WRITERS, **BLANK_FORM})
 async def new_talk(request: Request, user: SignedIn) -> Response:
     values = await defaults("talk", user, {})
-    return render_form(request, "talk", values=values, env=envelope(), errors={},
-                       context=await talk_context(user, values))
+    return blank_form(request, "talk", values, await talk_context(user, values))
 
 
 @post("/talks", name="talk-save", include_in_schema=False, opt=WRITERS)
 async def save_talk(request: Request, user: SignedIn) -> Response:
-    return await handle_post(request, user, "talk", talk_context,
-                             lambda rid, _data: f"/entries/{rid}?saved=1")
+    return await handle_post(request, user, "talk", talk_context)
 
 
 @post("/api/v1/talks", name="api-talk", opt=WRITERS, tags=["records"],

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.i18n import _
-from server.records import listing
+from server.records import listing_queries
 from server.records.kinds import ExtraKind, register
 from server.training import queries
 from server.web import CurrentUser
@@ -15,7 +15,7 @@ from server.web import CurrentUser
 async def training_context(user: CurrentUser, values: dict[str, Any]) -> dict[str, Any]:
     """`values["shell"]`: the blank form the phone caches — its participant list is filled on
     the phone from the names it keeps (see outbox.js), so the page itself holds none."""
-    orgs = await listing.list_organisations()
+    orgs = await listing_queries.list_organisations()
     users = [] if values.get("shell") else await queries.list_commune_users(
         user.commune_id or 0)
     return {"title": _("New training session"), "action": "/training",

@@ -1,4 +1,4 @@
-"""Training figures for the 6-month and annual reports (DESIGN §7: "training: sessions held,
+"""Training figures for the 6-month and annual reports (what they must show: "training: sessions held,
 commune and village staff trained and their share (target > 80%)").
 
 Indicator definitions — `training_figures(commune_ids, start, end)`, dates inclusive, in

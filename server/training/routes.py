@@ -8,14 +8,15 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import PermissionDeniedException
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from schema.enums import State, label
 from schema.records import SubmitResult, TrainingSubmit
 from server.i18n import _
-from server.records import listing
+from server.records import listing_queries
 from server.records.api import RESPONSES, api_submit, submit_operation
-from server.records.forms_web import envelope, handle_post, render_form
+from server.records.forms_web import blank_form, handle_post
 from server.training import queries
 from server.training.kind import training_context
 from server.vntime import today as vn_today
@@ -32,7 +33,7 @@ async def _allowed(user: CurrentUser) -> None:
 
 
 @get("/training", name="training", include_in_schema=False, opt=WRITERS)
-async def training_list(request: Request, user: SignedIn, saved: str = "") -> Template:
+async def training_list(request: Request, user: SignedIn, saved: FromQuery[str] = "") -> Template:
     await _allowed(user)
     commune = user.commune_id or 0
     rows = await queries.list_sessions(commune)
@@ -58,22 +59,20 @@ async def training_recorders(request: Request, user: SignedIn) -> Redirect:
 
 @get("/training/new", name="training-new", include_in_schema=False,
      opt={**WRITERS, **BLANK_FORM})
-async def new_training(request: Request, user: SignedIn, shell: str = "") -> Response:
+async def new_training(request: Request, user: SignedIn, shell: FromQuery[str] = "") -> Response:
     """`?shell=1` is the blank form the service worker caches (no names in it)."""
     await _allowed(user)
     values: dict[str, Any] = {"date": vn_today().isoformat()}
-    org = await listing.get_user_organisation(user.id)
+    org = await listing_queries.get_user_organisation(user.id)
     if org:
         values["organisation"] = str(org)
     context = await training_context(user, {**values, "shell": shell})
-    return render_form(request, "training", values=values, env=envelope(), errors={},
-                       context=context)
+    return blank_form(request, "training", values, context)
 
 
 @post("/training", name="training-save", include_in_schema=False, opt=WRITERS)
 async def save_training(request: Request, user: SignedIn) -> Response:
-    return await handle_post(request, user, "training", training_context,
-                             lambda rid, _data: f"/entries/{rid}?saved=1")
+    return await handle_post(request, user, "training", training_context)
 
 
 @post("/api/v1/training", name="api-training", opt=WRITERS, tags=["records"],

@@ -8,14 +8,14 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import URLEncodedBody
+from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from schema import public as limits
 from schema.enums import Service, choices, label
 from schema.public import ProviderIn
 from server.i18n import _
-from server.records import listing
+from server.records import listing_queries
 from server.web import SignedIn, db_id, page
 
 OFFICIAL = {"roles": ("official",)}
@@ -49,7 +49,7 @@ def check_provider(data: ProviderIn) -> tuple[dict[str, str], dict[str, Any]]:
 
 async def _providers_page(request: Request, user: SignedIn, form: ProviderIn,
                           errors: dict[str, str], status: int = 200) -> Template:
-    rows = await listing.list_providers(user.commune_id or 0, active_only=False)
+    rows = await listing_queries.list_providers(user.commune_id or 0, active_only=False)
     for r in rows:
         r["service_label"] = label(Service, r["service"])
     response = page(request, "referrals/providers.html", providers=rows, form=form,
@@ -83,39 +83,39 @@ async def add_provider(request: Request, user: SignedIn,
     errors, values = check_provider(data)
     if errors:
         return await _providers_page(request, user, data, errors, 422)
-    await listing.create_provider(user, **values)
+    await listing_queries.create_provider(user, **values)
     return Redirect(path="/referrals/providers", status_code=303)
 
 
 @get("/referrals/providers/{provider_id:str}", name="provider-edit", include_in_schema=False,
      opt=OFFICIAL)
-async def edit_provider(request: Request, user: SignedIn, provider_id: str) -> Template:
-    row = await listing.get_provider_for(user, _id(provider_id))
+async def edit_provider(request: Request, user: SignedIn, provider_id: FromPath[str]) -> Template:
+    row = await listing_queries.get_provider_for(user, _id(provider_id))
     return page(request, "referrals/provider.html", provider=row, form=_form_of(row),
                 errors={}, services=choices(Service), limits=limits)
 
 
 @post("/referrals/providers/{provider_id:str}", name="provider-update", include_in_schema=False,
       opt=OFFICIAL)
-async def update_provider(request: Request, user: SignedIn, provider_id: str,
+async def update_provider(request: Request, user: SignedIn, provider_id: FromPath[str],
                           data: URLEncodedBody[ProviderIn]) -> Response:
-    row = await listing.get_provider_for(user, _id(provider_id))
+    row = await listing_queries.get_provider_for(user, _id(provider_id))
     errors, values = check_provider(data)
     if errors:
         response = page(request, "referrals/provider.html", provider=row, form=data,
                         errors=errors, services=choices(Service), limits=limits)
         response.status_code = 422
         return response
-    await listing.update_provider(user, row["id"], **values)
+    await listing_queries.update_provider(user, row["id"], **values)
     return Redirect(path="/referrals/providers", status_code=303)
 
 
 @post("/referrals/providers/{provider_id:str}/active", name="provider-active",
       include_in_schema=False, opt=OFFICIAL)
-async def toggle_provider(user: SignedIn, provider_id: str,
+async def toggle_provider(user: SignedIn, provider_id: FromPath[str],
                           data: URLEncodedBody[dict[str, str]]) -> Redirect:
-    await listing.set_provider_active(user, _id(provider_id), data.get("active") == "1")
+    await listing_queries.set_provider_active(user, _id(provider_id), data.get("active") == "1")
     return Redirect(path="/referrals/providers", status_code=303)
 
 
-provider_handlers = [providers, add_provider, edit_provider, update_provider, toggle_provider]
+route_handlers = [providers, add_provider, edit_provider, update_provider, toggle_provider]

@@ -13,7 +13,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import URLEncodedBody
+from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from schema import public as limits
@@ -128,12 +128,12 @@ async def my_page(user: SignedIn) -> Redirect:
 
 
 @get("/public/{code:str}/edit", name="public-edit", include_in_schema=False, opt=EDITORS)
-async def edit_page(request: Request, user: SignedIn, code: str) -> Template:
+async def edit_page(request: Request, user: SignedIn, code: FromPath[str]) -> Template:
     return await _editor(request, await editable_area(user, code))
 
 
 @post("/public/{code:str}/draft", name="public-draft", include_in_schema=False, opt=EDITORS)
-async def save_draft(request: Request, user: SignedIn, code: str,
+async def save_draft(request: Request, user: SignedIn, code: FromPath[str],
                      data: URLEncodedBody[PageIn]) -> Response:
     area = await editable_area(user, code)
     errors, kept = check_page(data)
@@ -145,7 +145,7 @@ async def save_draft(request: Request, user: SignedIn, code: str,
 
 @get("/public/{code:str}/preview", name="public-preview", include_in_schema=False,
      opt=EDITORS)
-async def preview(request: Request, user: SignedIn, code: str) -> Template:
+async def preview(request: Request, user: SignedIn, code: FromPath[str]) -> Template:
     """The draft exactly as the public page will show it, with the publish button on top."""
     area = await editable_area(user, code)
     draft = await queries.get_draft_page(area["id"])
@@ -157,7 +157,7 @@ async def preview(request: Request, user: SignedIn, code: str) -> Template:
 
 @post("/public/{code:str}/publish", name="public-publish", include_in_schema=False,
       opt=EDITORS)
-async def publish(user: SignedIn, code: str) -> Redirect:
+async def publish(user: SignedIn, code: FromPath[str]) -> Redirect:
     area = await editable_area(user, code)
     done = await queries.publish_draft(user.id, area["id"])
     return Redirect(path=f"/public/{area['code']}/edit" + ("?published=1" if done else ""),
@@ -166,7 +166,7 @@ async def publish(user: SignedIn, code: str) -> Redirect:
 
 @post("/public/{code:str}/discard", name="public-discard", include_in_schema=False,
       opt=EDITORS)
-async def discard(user: SignedIn, code: str) -> Redirect:
+async def discard(user: SignedIn, code: FromPath[str]) -> Redirect:
     area = await editable_area(user, code)
     await queries.discard_draft(user.id, area["id"])
     return Redirect(path=f"/public/{area['code']}/edit", status_code=303, headers=NO_STORE)
@@ -174,7 +174,7 @@ async def discard(user: SignedIn, code: str) -> Redirect:
 
 @post("/public/{code:str}/talks", name="public-talk-add", include_in_schema=False,
       opt=EDITORS)
-async def add_talk(request: Request, user: SignedIn, code: str,
+async def add_talk(request: Request, user: SignedIn, code: FromPath[str],
                    data: URLEncodedBody[PlannedTalkIn]) -> Response:
     area = await editable_area(user, code)
     errors, talk = check_talk(data, vn_today())
@@ -186,7 +186,7 @@ async def add_talk(request: Request, user: SignedIn, code: str,
 
 @post("/public/{code:str}/talks/{talk_id:str}/remove", name="public-talk-remove",
       include_in_schema=False, opt=EDITORS)
-async def remove_talk(user: SignedIn, code: str, talk_id: str) -> Redirect:
+async def remove_talk(user: SignedIn, code: FromPath[str], talk_id: FromPath[str]) -> Redirect:
     area = await editable_area(user, code)
     tid = db_id(talk_id)
     if tid is None or not await queries.remove_planned_talk(user.id, area["id"], tid):
@@ -194,5 +194,5 @@ async def remove_talk(user: SignedIn, code: str, talk_id: str) -> Redirect:
     return Redirect(path=f"/public/{area['code']}/edit#talks", status_code=303, headers=NO_STORE)
 
 
-editor_handlers = [my_page, edit_page, save_draft, preview, publish, discard, add_talk,
-                   remove_talk]
+route_handlers = [my_page, edit_page, save_draft, preview, publish, discard, add_talk,
+                  remove_talk]

@@ -19,7 +19,7 @@ from typing import Any
 from server.areas.tables import Area
 from server.audit.queries import record_event
 from server.db import write_transaction
-from server.people.changes import _lock_codes, _next_number
+from server.people.change_queries import _lock_codes, _next_number
 from server.people.tables import CategoryPeriod, Person, PersonTransfer, TeamMember
 
 

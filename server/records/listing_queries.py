@@ -14,6 +14,8 @@ from server.audit.queries import record_event
 from server.db import write_transaction
 from server.errors import NotFound
 from server.parse import db_id
+from server.people.labels import fold
+from server.people.queries import list_caseload
 from server.records.kinds import EXTRA
 from server.records.tables import Entry, EntryVersion, Provider, ReferralEvent
 from server.web import CurrentUser
@@ -161,9 +163,6 @@ async def get_visit_frequency(commune_id: int) -> int:
 
 async def list_caseload_for_picker(user: CurrentUser, q: str = "") -> list[dict[str, Any]]:
     """The people the user may record for, filtered by a query typed without diacritics."""
-    from server.people.labels import fold
-    from server.people.queries import list_caseload
-
     rows = await list_caseload(user)
     words = fold(q).split()
     if words:

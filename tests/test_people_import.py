@@ -73,7 +73,7 @@ def test_confirm_streams_progress_lines_then_the_outcome(world, as_user):
     """250 rows: the answer is the page, a progress line after every 100 rows written (and
     the last), in order, then the outcome — and every row is in the register with its audit."""
     from server.audit.tables import AuditEvent
-    from server.people.changes import PROGRESS_EVERY
+    from server.people.change_queries import PROGRESS_EVERY
 
     assert PROGRESS_EVERY == 100
     alice = as_user(world["alice"])

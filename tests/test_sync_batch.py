@@ -100,7 +100,7 @@ def test_batch_audit_rows_chain_and_verify(world, as_user):
 
 
 def test_batch_takes_the_authors_next_feed_numbers_one_per_stored_record(world, as_user):
-    from server.records.changes import current_change_seq
+    from server.records.feed_queries import current_change_seq
 
     pid = _setup(world)
     bob = as_user(world["bob"])

@@ -9,7 +9,7 @@ most of what phones send — cost a fixed number of statements whatever their co
 stored rows of the batch's ids, the batch's people (with team and register start), the
 commune's code; then one multi-row INSERT each for entries, versions and audit rows (their
 hashes chained in memory, `server.audit.queries.record_events`), and one feed-counter bump
-per author (`server.records.changes.take_change_seqs`), its numbers written with the rows.
+per author (`server.records.feed_queries.take_change_seqs`), its numbers written with the rows.
 
 Every other record (talks, referrals, follow-up steps, training, counselling, a correction
 of any kind) goes through `submit_record` inside the same transaction, in its place in the
@@ -47,7 +47,7 @@ from server import bulk
 from server.audit.queries import Event, record_events
 from server.db import write_transaction
 from server.i18n import _
-from server.records.changes import take_change_seqs
+from server.records.feed_queries import take_change_seqs
 from server.records.queries import (
     STORED,
     _columns,

@@ -64,9 +64,9 @@ PAGES = {
     "volunteer home": ("bob", "/", 8),
     # session, visit frequency, caseload
     "caseload API": ("bob", "/api/v1/me/caseload", 3),
-    # session, person, on the team?, audit of the read (BEGIN, last hash, INSERT, COMMIT),
-    # visit frequency, due, periods, team
-    "person page": ("bob", "/people/{person}", 11 + AUDIT_LOCK),
+    # session, person (and is the user on their team?), audit of the read (BEGIN, last hash,
+    # INSERT, COMMIT), visit frequency, due, periods, team
+    "person page": ("bob", "/people/{person}", 10 + AUDIT_LOCK),
     # session, visit frequency, count, page, villages, supporters
     "people register with a search": ("alice", "/people?q=thu&sort=name", 6),
     # session, visit frequency (records, then the caseload's own), caseload

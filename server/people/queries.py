@@ -201,15 +201,19 @@ async def get_person_for(user: CurrentUser, person_id: int) -> dict[str, Any]:
     if user.commune_id is None or user.role not in ("volunteer", "official") or \
             db_id(person_id) is None:
         raise NotFound()
-    row = await Person.select(*Person.all_columns(), Person.village.name.as_alias(
-        "village_name")).where((Person.id == person_id) & (Person.commune == user.commune_id)) \
-        .first()
-    if row is None:
+    # One raw statement, built once (the person page's first query): the person, their
+    # village's name and whether the user is on their team now.
+    rows = await Person.raw(
+        "SELECT p.*, v.name AS village_name, EXISTS (SELECT 1 FROM team_member t "
+        'WHERE t.person = p.id AND t."user" = {} AND t.end_date IS NULL) AS on_team '
+        "FROM person p LEFT JOIN area v ON v.id = p.village "
+        "WHERE p.id = {} AND p.commune = {}", user.id, person_id, user.commune_id)
+    if not rows:
         raise NotFound()
-    if user.role == "volunteer" and not await TeamMember.exists().where(
-            (TeamMember.person == person_id) & (TeamMember.user == user.id)
-            & TeamMember.end_date.is_null()):
+    row = rows[0]
+    if user.role == "volunteer" and not row.pop("on_team"):
         raise NotFound()
+    row.pop("on_team", None)
     return row
 
 
@@ -238,13 +242,11 @@ async def get_open_period(person_id: int) -> dict[str, Any] | None:
 
 
 async def list_team(person_id: int, *, include_ended: bool = True) -> list[dict[str, Any]]:
-    q = TeamMember.select(*TeamMember.all_columns(),
-                          TeamMember.user.display_name.as_alias("user_name"),
-                          TeamMember.user.role.as_alias("user_role")).where(
-        TeamMember.person == person_id)
+    sql = ('SELECT t.*, u.display_name AS user_name, u.role AS user_role FROM team_member t '
+           'LEFT JOIN app_user u ON u.id = t."user" WHERE t.person = {}')
     if not include_ended:
-        q = q.where(TeamMember.end_date.is_null())
-    rows = await q.order_by(TeamMember.id)
+        sql += " AND t.end_date IS NULL"
+    rows = await TeamMember.raw(f"{sql} ORDER BY t.id", person_id)
     for r in rows:
         r["start_date"], r["end_date"] = _as_date(r["start_date"]), _as_date(r["end_date"])
     # Current members first, the primary supporter at the top.

@@ -36,7 +36,7 @@ _MY_ENTRIES = (
 async def list_my_entries(user: CurrentUser, *, kind: str = "", state: str = "",
                           limit: int = PAGE, offset: int = 0) -> list[dict[str, Any]]:
     """Everything the user recorded, newest first, with the person's or village's name."""
-    sql, args = _MY_ENTRIES, [user.id]
+    sql, args = _MY_ENTRIES, list[Any]([user.id])
     if kind in KINDS:
         sql += " AND e.kind = {}"
         args.append(kind)

@@ -300,7 +300,7 @@ async def list_queue(commune_id: int, *, kind: str | None = None, village: int |
                      until: dt.date | None = None, limit: int = QUEUE_LIMIT) -> list[dict]:
     """The commune's submitted entries, oldest received first, with the given filters (raw
     SQL built once: Piccolo's select with three joins cost more than the query)."""
-    sql, args = _QUEUE, [commune_id]
+    sql, args = _QUEUE, list[Any]([commune_id])
     for clause, value in (("e.kind = {}", kind or None), ("e.village = {}", village),
                           ("e.author = {}", author), ("e.entry_date >= {}", since),
                           ("e.entry_date <= {}", until)):

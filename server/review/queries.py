@@ -416,7 +416,8 @@ async def _overdue_days(commune_id: int) -> int:
 
 def _volunteer_where(user_id: int) -> Any:
     cutoff = _now() - dt.timedelta(days=REJECTED_NOTICE_DAYS)
-    return (Entry.author == user_id) & (
+    # The IN lets the (author, state, entry_date) index find them without statistics.
+    return (Entry.author == user_id) & Entry.state.is_in(["returned", "rejected"]) & (
         (Entry.state == "returned")
         | ((Entry.state == "rejected") & (Entry.reviewed_at >= cutoff)))
 
@@ -456,8 +457,9 @@ _NOTICE = (
 async def list_notifications(user: CurrentUser) -> dict[str, Any]:
     if user.role == "volunteer":
         rows = await Entry.raw(
-            _NOTICE + "WHERE e.author = {} AND (e.state = 'returned' OR (e.state = 'rejected' "
-            "AND e.reviewed_at >= {})) ORDER BY e.reviewed_at DESC", user.id,
+            # The IN lets the (author, state, entry_date) index find them without statistics.
+            _NOTICE + "WHERE e.author = {} AND e.state IN ('returned', 'rejected') AND "
+            "(e.state = 'returned' OR e.reviewed_at >= {}) ORDER BY e.reviewed_at DESC", user.id,
             _now() - dt.timedelta(days=REJECTED_NOTICE_DAYS))
         return {"returned": [r for r in rows if r["state"] == "returned"],
                 "rejected": [r for r in rows if r["state"] == "rejected"], "overdue": []}

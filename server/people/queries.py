@@ -69,7 +69,7 @@ FROM (
          p.village, p.phone, v.name AS village_name,
          -- one index seek per person (entry_person_state), not a pass over the commune's visits
          (SELECT MAX(e.entry_date) FROM entry e
-          WHERE e.person = p.id AND e.commune = {} AND e.kind = 'visit'
+          WHERE e.person = p.id AND __COMMUNE__ = {} AND e.kind = 'visit'
             AND e.state IN ('submitted', 'approved')) AS last_visit,
          (SELECT u.display_name FROM team_member t JOIN app_user u ON u.id = t."user"
           WHERE t.person = p.id AND t.role = 'primary' AND t.end_date IS NULL
@@ -79,6 +79,13 @@ FROM (
   WHERE p.commune = {}
 ) y
 """
+
+# SQLite has no statistics (nothing runs ANALYZE) and, given `e.commune = ?`, picks a
+# (commune, kind, state) index: a pass over the commune's ~10,000 visits for each person. "+ 0"
+# keeps it on the person's index. PostgreSQL must not get it: its estimate would change and it
+# would give up reading the newest visit from the (person, kind, entry_date) index.
+_BASE = _BASE.replace("__COMMUNE__", "e.commune + 0" if Person._meta.db.engine_type == "sqlite"
+                      else "e.commune")
 
 _ORDER = {
     "due": "CASE WHEN x.status = 'active' THEN 0 ELSE 1 END, x.ref_date, x.code",

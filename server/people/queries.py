@@ -70,7 +70,7 @@ FROM (
          p.village, p.phone, v.name AS village_name,
          -- one index seek per person (entry_person_state), not a pass over the commune's visits
          (SELECT MAX(e.entry_date) FROM entry e
-          WHERE e.person = p.id AND e.commune = {} AND e.kind = 'visit'
+          WHERE e.person = p.id AND __COMMUNE__ = {} AND e.kind = 'visit'
             AND e.state IN ('submitted', 'approved')) AS last_visit,
          (SELECT u.display_name FROM team_member t JOIN app_user u ON u.id = t."user"
           WHERE t.person = p.id AND t.role = 'primary' AND t.end_date IS NULL
@@ -80,6 +80,13 @@ FROM (
   WHERE p.commune = {}
 ) y
 """
+
+# SQLite has no statistics (nothing runs ANALYZE) and, given `e.commune = ?`, picks a
+# (commune, kind, state) index: a pass over the commune's ~10,000 visits for each person. "+ 0"
+# keeps it on the person's index. PostgreSQL must not get it: its estimate would change and it
+# would give up reading the newest visit from the (person, kind, entry_date) index.
+_BASE = _BASE.replace("__COMMUNE__", "e.commune + 0" if Person._meta.db.engine_type == "sqlite"
+                      else "e.commune")
 
 _ORDER = {
     "due": "CASE WHEN x.status = 'active' THEN 0 ELSE 1 END, x.ref_date, x.code",
@@ -165,11 +172,18 @@ async def list_people(commune_id: int, f: PeopleFilter, *, limit: int = PAGE_SIZ
 
 
 async def count_due(commune_id: int) -> dict[str, int]:
-    """Active, due-soon and overdue counts for the official's home page."""
-    out = {}
-    for key, due in (("active", ""), ("due", "due"), ("overdue", "overdue")):
-        _rows, out[key] = await list_people(commune_id, PeopleFilter(due=due), limit=0)
-    return out
+    """Active, due-soon and overdue counts for the official's home page, in one pass over the
+    register (the filters of `list_people`: due includes overdue)."""
+    freq = await get_visit_frequency(commune_id)
+    sql, args = _where(commune_id, PeopleFilter(status="active"), freq, None)
+    now = today()
+    rows = await Person.raw(
+        "SELECT COUNT(*) AS active, "
+        "SUM(CASE WHEN c.ref_date <= {} THEN 1 ELSE 0 END) AS due, "
+        f"SUM(CASE WHEN c.ref_date < {{}} THEN 1 ELSE 0 END) AS overdue FROM ({sql}) c",
+        now + dt.timedelta(days=DUE_SOON_DAYS - freq), now - dt.timedelta(days=freq), *args)
+    row = rows[0] if rows else {}
+    return {key: int(row.get(key) or 0) for key in ("active", "due", "overdue")}
 
 
 async def list_caseload(user: CurrentUser) -> list[dict[str, Any]]:
@@ -195,15 +209,19 @@ async def get_person_for(user: CurrentUser, person_id: int) -> dict[str, Any]:
     if user.commune_id is None or user.role not in ("volunteer", "official") or \
             db_id(person_id) is None:
         raise NotFound()
-    row = await Person.select(*Person.all_columns(), Person.village.name.as_alias(
-        "village_name")).where((Person.id == person_id) & (Person.commune == user.commune_id)) \
-        .first()
-    if row is None:
+    # One raw statement, built once (the person page's first query): the person, their
+    # village's name and whether the user is on their team now.
+    rows = await Person.raw(
+        "SELECT p.*, v.name AS village_name, EXISTS (SELECT 1 FROM team_member t "
+        'WHERE t.person = p.id AND t."user" = {} AND t.end_date IS NULL) AS on_team '
+        "FROM person p LEFT JOIN area v ON v.id = p.village "
+        "WHERE p.id = {} AND p.commune = {}", user.id, person_id, user.commune_id)
+    if not rows:
         raise NotFound()
-    if user.role == "volunteer" and not await TeamMember.exists().where(
-            (TeamMember.person == person_id) & (TeamMember.user == user.id)
-            & TeamMember.end_date.is_null()):
+    row = rows[0]
+    if user.role == "volunteer" and not row.pop("on_team"):
         raise NotFound()
+    row.pop("on_team", None)
     return row
 
 
@@ -232,13 +250,11 @@ async def get_open_period(person_id: int) -> dict[str, Any] | None:
 
 
 async def list_team(person_id: int, *, include_ended: bool = True) -> list[dict[str, Any]]:
-    q = TeamMember.select(*TeamMember.all_columns(),
-                          TeamMember.user.display_name.as_alias("user_name"),
-                          TeamMember.user.role.as_alias("user_role")).where(
-        TeamMember.person == person_id)
+    sql = ('SELECT t.*, u.display_name AS user_name, u.role AS user_role FROM team_member t '
+           'LEFT JOIN app_user u ON u.id = t."user" WHERE t.person = {}')
     if not include_ended:
-        q = q.where(TeamMember.end_date.is_null())
-    rows = await q.order_by(TeamMember.id)
+        sql += " AND t.end_date IS NULL"
+    rows = await TeamMember.raw(f"{sql} ORDER BY t.id", person_id)
     for r in rows:
         r["start_date"], r["end_date"] = _as_date(r["start_date"]), _as_date(r["end_date"])
     # Current members first, the primary supporter at the top.

@@ -15,8 +15,8 @@ import sys
 from typing import Any
 
 from server.privacy.queries import anonymise_person, list_due_for_anonymisation
-from server.vntime import today as vn_today
 from server.settings import settings
+from server.vntime import today as vn_today
 
 
 def cutoff_for(today: dt.date, years: int) -> dt.date:

@@ -25,21 +25,29 @@ STATES = ("submitted", "approved", "returned", "rejected")
 PAGE = 50
 
 
+# Raw SQL, built once: the volunteer home and the entries page run it on every load, and
+# Piccolo's joined select costs ~2 ms of Python to build against ~0.3 ms for the query.
+_MY_ENTRIES = (
+    "SELECT e.id, e.kind, e.entry_date, e.state, e.version, e.receipt, e.review_comment, "
+    "e.received_at, e.updated_at, e.contact_alias, e.ref_status, p.full_name AS person_name, "
+    "p.code AS person_code, v.name AS village_name "
+    "FROM entry e LEFT JOIN person p ON p.id = e.person LEFT JOIN area v ON v.id = e.village "
+    "WHERE e.author = {}")
+
+
 async def list_my_entries(user: CurrentUser, *, kind: str = "", state: str = "",
                           limit: int = PAGE, offset: int = 0) -> list[dict[str, Any]]:
     """Everything the user recorded, newest first, with the person's or village's name."""
-    q = Entry.select(
-        Entry.id, Entry.kind, Entry.entry_date, Entry.state, Entry.version, Entry.receipt,
-        Entry.review_comment, Entry.received_at, Entry.updated_at, Entry.contact_alias,
-        Entry.ref_status, Entry.person.full_name.as_alias("person_name"),
-        Entry.person.code.as_alias("person_code"), Entry.village.name.as_alias("village_name"),
-    ).where(Entry.author == user.id)
+    sql, args = _MY_ENTRIES, list[Any]([user.id])
     if kind in KINDS:
-        q = q.where(Entry.kind == kind)
+        sql += " AND e.kind = {}"
+        args.append(kind)
     if state in STATES:
-        q = q.where(Entry.state == state)
-    return await q.order_by(Entry.entry_date, ascending=False).order_by(
-        Entry.received_at, ascending=False).limit(limit).offset(offset)
+        sql += " AND e.state = {}"
+        args.append(state)
+    sql += (" ORDER BY e.entry_date DESC, e.received_at DESC "
+            f"LIMIT {int(limit)} OFFSET {int(offset)}")
+    return await Entry.raw(sql, *args)
 
 
 async def get_entry_for(user: CurrentUser, entry_id: uuid.UUID) -> dict[str, Any]:

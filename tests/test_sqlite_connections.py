@@ -1,0 +1,67 @@
+"""SQLite's kept connections (server/db.py): reads never queue behind a write that waits for
+the write lock, and transactions borrow kept connections instead of opening new ones.
+
+The fault is real: a second sqlite3 connection holds the write lock (BEGIN IMMEDIATE), as a
+sync batch of another process does while it stores its records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from typing import Any
+
+import pytest
+
+from tests.conftest import IS_PG, run
+
+pytestmark = pytest.mark.skipif(IS_PG, reason="SQLite's connections")
+
+
+def test_a_read_is_answered_while_a_write_waits_for_the_lock(world: dict[str, Any]) -> None:
+    from server.people.tables import Person
+    from server.piccolo_conf import DB
+
+    before = DB.busy_timeout_ms
+    DB.busy_timeout_ms = 5000  # the waiting write gives up after 5 s, not 10
+    holder = sqlite3.connect(DB.connection_kwargs["database"], timeout=0, isolation_level=None,
+                             check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # another process's write transaction
+
+    async def scenario() -> tuple[bool, int]:
+        # A write outside a transaction (as a session saved at sign-in): it waits for the lock.
+        write = asyncio.ensure_future(Person.raw(
+            "UPDATE person SET phone = phone WHERE commune = {}", world["A"]))
+        await asyncio.sleep(0.3)  # it has reached SQLite and waits there
+        rows = await Person.select(Person.id).where(Person.commune == world["A"])
+        write_still_waiting = not write.done()
+        holder.execute("ROLLBACK")  # the other writer is done: the write goes through
+        await write
+        return write_still_waiting, len(rows)
+
+    try:
+        still_waiting, _n = run(scenario())
+    finally:
+        DB.busy_timeout_ms = before
+        if holder.in_transaction:
+            holder.execute("ROLLBACK")
+        holder.close()
+    # The read was answered while the write was still waiting: it did not queue behind it.
+    assert still_waiting
+
+
+def test_transactions_reuse_kept_connections(world: dict[str, Any]) -> None:
+    from server.db import write_transaction
+    from server.people.tables import Person
+    from server.piccolo_conf import DB
+
+    async def twice() -> list[Any]:
+        seen = []
+        for _ in range(2):
+            async with write_transaction(DB) as tx:
+                await Person.raw("UPDATE person SET phone = phone WHERE id = 0")
+                seen.append(tx.connection)
+        return seen
+
+    first, second = run(twice())
+    assert first is second

@@ -84,9 +84,12 @@ FROM (
 # SQLite has no statistics (nothing runs ANALYZE) and, given `e.commune = ?`, picks a
 # (commune, kind, state) index: a pass over the commune's ~10,000 visits for each person. "+ 0"
 # keeps it on the person's index. PostgreSQL must not get it: its estimate would change and it
-# would give up reading the newest visit from the (person, kind, entry_date) index.
-_BASE = _BASE.replace("__COMMUNE__", "e.commune + 0" if Person._meta.db.engine_type == "sqlite"
-                      else "e.commune")
+# would give up reading the newest visit from the (person, kind, entry_date) index. Chosen
+# when a query runs, not at import: the engine is configured after this module is imported.
+def _base() -> str:
+    sqlite = Person._meta.db.engine_type == "sqlite"
+    return _BASE.replace("__COMMUNE__", "e.commune + 0" if sqlite else "e.commune")
+
 
 _ORDER = {
     "due": "CASE WHEN x.status = 'active' THEN 0 ELSE 1 END, x.ref_date, x.code",
@@ -130,7 +133,7 @@ def _where(commune_id: int, f: PeopleFilter, freq: int, on_team_of: int | None) 
         clauses.append("x.status = 'active' AND x.ref_date <= {}")
         args.append(now + dt.timedelta(days=DUE_SOON_DAYS - freq))
     where = " AND ".join(clauses) or "1 = 1"
-    return f"SELECT * FROM ({_BASE}) x WHERE {where}", args
+    return f"SELECT * FROM ({_base()}) x WHERE {where}", args
 
 
 def _decorate(row: dict[str, Any], freq: int, now: dt.date) -> dict[str, Any]:
@@ -228,7 +231,7 @@ async def get_person_for(user: CurrentUser, person_id: int) -> dict[str, Any]:
 async def get_due_for(user: CurrentUser, person_id: int) -> dict[str, Any]:
     """Last visit, next due day and due state of one person (already access-checked)."""
     freq = await get_visit_frequency(user.commune_id or 0)
-    sql = f"SELECT * FROM ({_BASE}) x WHERE x.id = {{}}"
+    sql = f"SELECT * FROM ({_base()}) x WHERE x.id = {{}}"
     rows = await Person.raw(sql, user.commune_id, user.commune_id, person_id)
     return _decorate(rows[0], freq, today()) if rows else {}
 

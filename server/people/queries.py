@@ -230,11 +230,15 @@ async def get_open_period(person_id: int) -> dict[str, Any] | None:
         CategoryPeriod.id, ascending=False).first()
 
 
-async def list_team(person_id: int, *, include_ended: bool = True) -> list[dict[str, Any]]:
+async def list_team(person_id: int, commune_id: int, *,
+                    include_ended: bool = True) -> list[dict[str, Any]]:
+    """The person's management team as the commune knows it: only its own users. A person
+    transferred in keeps the first commune's (ended) team rows, whose names that commune's
+    officials and volunteers alone may see (server/people/transfers.py)."""
     q = TeamMember.select(*TeamMember.all_columns(),
                           TeamMember.user.display_name.as_alias("user_name"),
                           TeamMember.user.role.as_alias("user_role")).where(
-        TeamMember.person == person_id)
+        (TeamMember.person == person_id) & (TeamMember.user.area == commune_id))
     if not include_ended:
         q = q.where(TeamMember.end_date.is_null())
     rows = await q.order_by(TeamMember.id)

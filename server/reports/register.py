@@ -123,10 +123,11 @@ async def count_arrivals(ids: list[int], period: Period) -> list[dict[str, Any]]
     d = _d()
     internal = _internal(ids, "m.person", "to_commune", "m.commune", "m.m_from")
     return await _rows(
-        f"SELECT m.commune AS commune, {internal} AS internal, COUNT(DISTINCT m.person) AS n "
-        f"FROM ({members}) m WHERE m.m_from >= {d} AND m.m_from <= {d} "
-        f"GROUP BY m.commune, {internal}",
-        *ids, *args, period.start, period.end, *ids)
+        f"SELECT x.commune AS commune, x.internal AS internal, COUNT(DISTINCT x.person) AS n "
+        f"FROM (SELECT m.commune AS commune, m.person AS person, {internal} AS internal "
+        f"FROM ({members}) m WHERE m.m_from >= {d} AND m.m_from <= {d}) x "
+        f"GROUP BY x.commune, x.internal",
+        *ids, *args, period.start, period.end)
 
 
 async def count_ended_periods(ids: list[int], period: Period) -> list[dict[str, Any]]:
@@ -141,12 +142,13 @@ async def count_ended_periods(ids: list[int], period: Period) -> list[dict[str, 
                 f"{_internal(ids, 'c.person', 'from_commune', 'c.commune', 'c.actual_end')} "
                 f"ELSE 0 END")
     return await _rows(
+        f"SELECT x.commune AS commune, x.reason AS reason, x.changed AS changed, "
+        f"x.internal AS internal, COUNT(*) AS n FROM ("
         f"SELECT c.commune AS commune, c.end_reason AS reason, "
-        f"CASE WHEN {follows} THEN 1 ELSE 0 END AS changed, {internal} AS internal, "
-        f"COUNT(*) AS n "
-        f"FROM ({spells}) c WHERE c.actual_end >= {d} AND c.actual_end <= {d} "
-        f"GROUP BY c.commune, c.end_reason, CASE WHEN {follows} THEN 1 ELSE 0 END, {internal}",
-        *ids, *args, period.start, period.end, *ids)
+        f"CASE WHEN {follows} THEN 1 ELSE 0 END AS changed, {internal} AS internal "
+        f"FROM ({spells}) c WHERE c.actual_end >= {d} AND c.actual_end <= {d}) x "
+        f"GROUP BY x.commune, x.reason, x.changed, x.internal",
+        *ids, *args, period.start, period.end)
 
 
 def _visit_exists(states: str, alias: str) -> str:

@@ -214,26 +214,28 @@ def _approved(ids: list[int], kind: str) -> str:
 # reported status is its highest approved step — steps only move forward — or "referred".
 _STEP_RANK = ("CASE r.status WHEN 'received' THEN 1 WHEN 'attended' THEN 2 "
               "WHEN 'closed' THEN 3 ELSE 0 END")
-_APPROVED_STEPS = ("referral_event r JOIN entry s ON s.id = r.id AND s.kind = 'referral_status' "
-                   "AND s.state = 'approved'")
 
 
-def _referrals_of(ids: list[int]) -> str:
-    """The ids of the approved referrals of the communes dated in the period (arguments: ids,
-    start, end): the follow-up steps are read for these only, through the index on
-    `referral_event.referral`, never for every referral of the database."""
+def _steps_of(ids: list[int]) -> str:
+    """The approved follow-up steps `r` of the communes' approved referrals dated in the period
+    (arguments: ids, start, end). The join order is forced (CROSS JOIN): the period's few
+    referrals first, then their steps through `referral_event.referral`'s index, then each
+    step's review state by primary key — never a pass over every approved entry."""
     d = _d()
-    return (f"(SELECT e0.id FROM entry e0 WHERE e0.commune IN ({_in(ids)}) "
-            f"AND e0.kind = 'referral' AND e0.state = 'approved' "
-            f"AND e0.entry_date >= {d} AND e0.entry_date <= {d})")
+    return (f"entry e0 CROSS JOIN referral_event r CROSS JOIN entry s "
+            f"WHERE e0.commune IN ({_in(ids)}) AND e0.kind = 'referral' "
+            f"AND e0.state = 'approved' AND e0.entry_date >= {d} AND e0.entry_date <= {d} "
+            f"AND r.referral = e0.id AND s.id = r.id AND s.kind = 'referral_status' "
+            f"AND s.state = 'approved'")
 
 
 def _approved_follow_up(ids: list[int]) -> str:
     """Each referral's highest approved step and its outcome (arguments: ids, start, end)."""
     return (f"(SELECT r.referral AS referral, MAX({_STEP_RANK}) AS rk, "
             f"MAX(CASE WHEN r.status = 'closed' THEN r.outcome END) AS outcome "
-            f"FROM {_APPROVED_STEPS} WHERE r.referral IN {_referrals_of(ids)} "
-            f"GROUP BY r.referral)")
+            f"FROM {_steps_of(ids)} GROUP BY r.referral)")
+
+
 _REPORTED_STATUS = ("CASE st.rk WHEN 1 THEN 'received' WHEN 2 THEN 'attended' "
                     "WHEN 3 THEN 'closed' ELSE 'referred' END")
 # The referral columns a figure's entry list filters on, as the report counts them.
@@ -255,12 +257,10 @@ def _attended_days_sql(ids: list[int]) -> str:
     return (
         f"SELECT {_days('att.attended', referred)} AS days FROM entry e "
         f"JOIN (SELECT r.referral AS referral, MIN(r.event_date) AS attended "
-        f"FROM {_APPROVED_STEPS} WHERE r.status = 'attended' "
-        f"AND r.referral IN {_referrals_of(ids)} GROUP BY r.referral) att "
+        f"FROM {_steps_of(ids)} AND r.status = 'attended' GROUP BY r.referral) att "
         f"ON att.referral = e.id "
         f"LEFT JOIN (SELECT r.referral AS referral, MIN(r.event_date) AS referred "
-        f"FROM {_APPROVED_STEPS} WHERE r.status = 'referred' "
-        f"AND r.referral IN {_referrals_of(ids)} GROUP BY r.referral) rf "
+        f"FROM {_steps_of(ids)} AND r.status = 'referred' GROUP BY r.referral) rf "
         f"ON rf.referral = e.id WHERE {_approved(ids, 'referral')}")
 
 

@@ -229,6 +229,30 @@ def test_xlsx_has_a_training_and_a_counselling_sheet(world, plan, as_user):
     assert ["Xã Hoằng Trung", 1, 2, 2, 100.0, 1, 0] in per
 
 
+def test_the_by_commune_table_has_the_training_and_counselling_columns(world, plan, as_user):
+    from openpyxl import load_workbook
+
+    eve = as_user(world["eve"])
+    page = eve.get(f"/reports/view?{QUERY}").text
+    a, b = world["A"], world["B"]
+    for anchor in (f'id="commune-{a}-training-sessions">2<', f'id="commune-{a}-staff-trained">2/3<',
+                   f'id="commune-{a}-training-share">66,7%<',
+                   f'id="commune-{a}-counselling-contacts">3<',
+                   f'id="commune-{a}-counselling-referrals">2<',
+                   f'id="commune-{b}-training-sessions">1<', f'id="commune-{b}-staff-trained">2/2<',
+                   f'id="commune-{b}-training-share">100,0%<',
+                   f'id="commune-{b}-counselling-contacts">1<',
+                   f'id="commune-{b}-counselling-referrals">0<'):
+        assert anchor in page, anchor
+    wb = load_workbook(io.BytesIO(eve.get(f"/reports/xlsx?{QUERY}").content))
+    rows = [list(r) for r in wb["Các xã"].iter_rows(values_only=True)]
+    assert rows[0][-6:] == ["Các buổi tập huấn", "Cán bộ được tập huấn", "Cán bộ",
+                            "Tỷ lệ được tập huấn (%)", "Các lượt tư vấn",
+                            "Lượt tư vấn dẫn đến chuyển gửi"]
+    per = {r[0]: r[-6:] for r in rows[1:]}
+    assert per == {"Xã Hoằng Kim": [2, 2, 3, 66.7, 3, 2], "Xã Hoằng Trung": [1, 2, 2, 100.0, 1, 0]}
+
+
 def test_document_sentences_in_vietnamese_and_english(world, plan):
     report = run(build_report(_area(world, "A"), PERIOD, detail=True))
     try:

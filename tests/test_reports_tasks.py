@@ -204,7 +204,8 @@ def test_every_task_of_the_plan_is_counted(world, moved):
     }
     prov = run(build_report(_area(world, "province"), Q1, detail=False))["totals"]
     assert prov["support"]["visits"]["counselling"] == 3
-    assert prov["methadone"]["people"] == {"missed": 1, "adherent": 1, "stopped": 1}
+    # T: adherent in A, stopped in B — one person, on the line of the worst note.
+    assert prov["methadone"]["people"] == {"missed": 1, "stopped": 1}
     assert prov["by_org"]["DTN"]["visits"] == 5
 
 

@@ -11,8 +11,8 @@ from typing import Any
 from server.counselling.queries import close_follow_up, set_counsellors
 from server.records.queries import submit_record
 from server.records.tables import Entry
+from server.reports.periods import demo_day
 from server.review.queries import approve_entry
-from server.vntime import today as vn_today
 from server.web import CurrentUser
 
 
@@ -23,7 +23,7 @@ def _as(user_id: int, role: str, commune: int) -> CurrentUser:
 
 async def _contact(author: CurrentUser, days_ago: int, **data: Any) -> uuid.UUID:
     entry_id = uuid.uuid4()
-    day = vn_today() - dt.timedelta(days=days_ago)
+    day = demo_day(days_ago)  # inside the reports a newcomer opens first
     result = await submit_record(author, "counselling", entry_id, 1, dt.datetime.now(dt.UTC),
                                  {"date": day.isoformat(), **data})
     assert result.outcome == "stored", result

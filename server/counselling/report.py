@@ -42,6 +42,7 @@ async def counselling_figures(commune_ids: list[int], start: dt.date,
         CounsellingContact.actions, CounsellingContact.referral, CounsellingContact.follow_up,
         CounsellingContact.follow_up_closed_on,
     ).where(CounsellingContact.entry.commune.is_in(ids)
+            & (CounsellingContact.entry.kind == "counselling")  # the report index serves it
             & (CounsellingContact.entry.entry_date >= start)
             & (CounsellingContact.entry.entry_date <= end)
             & (CounsellingContact.entry.state == "approved"))

@@ -252,12 +252,16 @@ async def get_open_period(person_id: int) -> dict[str, Any] | None:
         CategoryPeriod.id, ascending=False).first()
 
 
-async def list_team(person_id: int, *, include_ended: bool = True) -> list[dict[str, Any]]:
+async def list_team(person_id: int, commune_id: int, *,
+                    include_ended: bool = True) -> list[dict[str, Any]]:
+    """The person's management team as the commune knows it: only its own users. A person
+    transferred in keeps the first commune's (ended) team rows, whose names that commune's
+    officials and volunteers alone may see (server/people/transfer_queries.py)."""
     sql = ('SELECT t.*, u.display_name AS user_name, u.role AS user_role FROM team_member t '
-           'LEFT JOIN app_user u ON u.id = t."user" WHERE t.person = {}')
+           'JOIN app_user u ON u.id = t."user" WHERE t.person = {} AND u.area = {}')
     if not include_ended:
         sql += " AND t.end_date IS NULL"
-    rows = await TeamMember.raw(f"{sql} ORDER BY t.id", person_id)
+    rows = await TeamMember.raw(f"{sql} ORDER BY t.id", person_id, commune_id)
     for r in rows:
         r["start_date"], r["end_date"] = _as_date(r["start_date"]), _as_date(r["end_date"])
     # Current members first, the primary supporter at the top.

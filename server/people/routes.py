@@ -111,7 +111,8 @@ async def person_page(request: Request, user: SignedIn, person_id: FromPath[int]
     context: dict[str, Any] = {
         "person": person, "due": await queries.get_due_for(user, person_id),
         "periods": await queries.list_periods(person_id),
-        "team": await queries.list_team(person_id, include_ended=user.is_official),
+        "team": await queries.list_team(person_id, person["commune"],
+                                        include_ended=user.is_official),
         "saved": request.query_params.get("saved") == "1", **vocab()}
     if user.is_official:
         on_team = {t["user"] for t in context["team"] if t["end_date"] is None}

@@ -102,8 +102,12 @@ def rates(f: dict[str, Any]) -> dict[str, float | None]:
     }
 
 
-async def _per_commune(ids: list[int], period: Period) -> dict[int, dict[str, Any]]:
+async def _per_commune(ids: list[int], period: Period
+                       ) -> tuple[dict[int, dict[str, Any]], dict[str, int]]:
+    """Each commune's figures, and the moves between two of these communes (exits and
+    arrivals that are no exit nor arrival of the area as a whole)."""
     per = {cid: empty_figures() for cid in ids}
+    internal = {"exited": 0, "arrived": 0}
 
     def fig(row: dict[str, Any]) -> dict[str, Any]:
         return per[int(row["commune"])]
@@ -131,6 +135,8 @@ async def _per_commune(ids: list[int], period: Period) -> dict[int, dict[str, An
         per[cid]["counselling"] = co
     for r in arrivals:
         fig(r)["people"]["arrived"] += int(r["n"] or 0)
+        if int(r["internal"] or 0):
+            internal["arrived"] += int(r["n"] or 0)
     for r in at_end:
         _bump(fig(r)["people"]["at_end"], r["category"], r["n"])
     for r in new:
@@ -140,6 +146,8 @@ async def _per_commune(ids: list[int], period: Period) -> dict[int, dict[str, An
             fig(r)["people"]["changed"] += int(r["n"])
         else:
             _bump(fig(r)["people"]["exited"], r["reason"], r["n"])
+            if int(r["internal"] or 0):
+                internal["exited"] += int(r["n"] or 0)
     for r in coverage:
         cov = fig(r)["coverage"]
         for key in ("registered", "visited", "pending_only"):
@@ -178,7 +186,7 @@ async def _per_commune(ids: list[int], period: Period) -> dict[int, dict[str, An
         for key in f["relapses"]:
             f["relapses"][key] = int(r[key] or 0)
     _add_tasks(fig, support, methadone, materials, orgs)
-    return per
+    return per, internal
 
 
 def _add_tasks(fig: Any, support: list[dict[str, Any]], methadone: list[dict[str, Any]],
@@ -217,13 +225,31 @@ def _add_tasks(fig: Any, support: list[dict[str, Any]], methadone: list[dict[str
             org["attendees"] += int(r["attendees"] or 0)
 
 
-async def _count_people_once(ids: list[int], period: Period, total: dict[str, Any]) -> None:
+async def _count_people_once(ids: list[int], period: Period, total: dict[str, Any],
+                             internal: dict[str, int]) -> None:
     """Above the commune, people are counted once: a person who lived in two communes of the
     area (a transfer) is one registered, visited or post-rehab person, on schedule only if
-    on schedule in each commune."""
-    coverage, schedule = await asyncio.gather(
+    on schedule in each commune; one person supported (by kind), on methadone (on the line of
+    their worst note in any commune), with relapse signs, with a dossier; and their move
+    between two communes of the area is neither an exit nor an arrival."""
+    coverage, schedule, support, methadone, relapses = await asyncio.gather(
         register.count_coverage(ids, period, per_commune=False),
-        register.count_post_rehab_schedule(ids, period, per_commune=False))
+        register.count_post_rehab_schedule(ids, period, per_commune=False),
+        tasks.count_support(ids, period, per_commune=False),
+        tasks.count_methadone(ids, period, per_commune=False),
+        tasks.count_relapse_people(ids, period))
+    people = total["people"]
+    people["arrived"] -= internal["arrived"]
+    left = people["exited"].get("transferred", 0) - internal["exited"]
+    if left:
+        people["exited"]["transferred"] = left
+    else:
+        people["exited"].pop("transferred", None)
+    total["relapses"].update(relapses)
+    once = empty_figures()
+    _add_tasks(lambda _r: once, support, methadone, [], [])
+    for key in ("support", "methadone", "dossiers"):
+        total[key] = once[key]
     cov = total["coverage"]
     cov.update(registered=0, visited=0, pending_only=0, post_rehab=0, post_rehab_on_schedule=0)
     for r in coverage:
@@ -252,15 +278,15 @@ async def build_report(area: dict[str, Any], period: Period, *, detail: bool) ->
     communes = await queries.list_communes(area)
     ids = [int(c["id"]) for c in communes]
     if ids:
-        per, (attended, median) = await asyncio.gather(
+        (per, internal), (attended, median) = await asyncio.gather(
             _per_commune(ids, period), queries.median_days_to_attended(ids, period))
     else:
-        per, attended, median = {}, 0, None
+        per, internal, attended, median = {}, {}, 0, None
     total = empty_figures()
     for cid in ids:
         add_figures(total, per[cid])
     if len(ids) > 1:
-        await _count_people_once(ids, period, total)
+        await _count_people_once(ids, period, total, internal)
     report: dict[str, Any] = {
         "area": {"id": area["id"], "name": area["name"], "level": area["level"]},
         "period": period.as_dict(),

@@ -26,7 +26,13 @@ from server.records.queries import submit_record
 from server.reports.build import build_report
 from server.reports.document import prose_of
 from server.reports.finals import finalise_report, get_draft, save_draft
-from server.reports.periods import current_presets
+from server.reports.periods import (
+    annual,
+    demo_day,
+    demo_window,
+    opening_periods,
+    six_month,
+)
 from server.vntime import today
 from server.web import CurrentUser
 
@@ -42,6 +48,11 @@ DRAFT = {
     "signer_title": "TM. ỦY BAN NHÂN DÂN\nKT. CHỦ TỊCH\nPHÓ CHỦ TỊCH",
     "recipients": "- UBND tỉnh (để báo cáo);\n- Công an tỉnh;\n- Lưu: VT.",
 }
+
+
+def _annual() -> Any:
+    """The annual period of the reporting year the demo writes in (`periods.demo_window`)."""
+    return annual(opening_periods(today())[0].period.year or today().year)
 
 
 def _user(user_id: int, role: str, commune: int, level: str = "commune") -> CurrentUser:
@@ -98,7 +109,7 @@ async def _period_entries(ids: dict[str, Any], start: dt.date, end: dt.date) -> 
     # both reports —, one with a relapse and a dossier.
     nam = await _person(hk, "Lý Văn Nam")
     if nam is not None:
-        year = current_presets()[1]
+        year = _annual()
         first = max(year.start, nam["start"] or year.start)
         last = min(year.end, today() - dt.timedelta(days=1))
         days = [first + dt.timedelta(days=2 + 25 * k)
@@ -182,15 +193,15 @@ async def _period_entries(ids: dict[str, Any], start: dt.date, end: dt.date) -> 
 
 
 async def _transfer(ids: dict[str, Any]) -> None:
-    """Châu Văn Thắng moves from Hoằng Trung to Hoằng Kim 40 days ago."""
+    """Châu Văn Thắng moves from Hoằng Trung to Hoằng Kim 40 days before the end of the demo's
+    window (`periods.demo_day`), so the move is in the 6-month and the annual report."""
     users = ids["users"]
     dave = _user(users["dave"], "official", ids["HT"])
     found = await _person(ids["HT"], "Châu Văn Thắng")
     if found is None:
         return
     person = await get_person_for(dave, found["id"])
-    moved = max(today() - dt.timedelta(days=40), (found["start"] or today()) +
-                dt.timedelta(days=1))
+    moved = max(demo_day(40), (found["start"] or today()) + dt.timedelta(days=1))
     transfer_id = await start_transfer(actor_id=users["dave"], person=person,
                                        to_commune=ids["HK"], moved_on=moved,
                                        note="Chuyển về ở cùng gia đình tại thôn 2")
@@ -205,7 +216,7 @@ async def _register_changes(ids: dict[str, Any]) -> None:
     long_ = await _person(ids["HK"], "Bùi Văn Long")
     if long_ is not None:
         person = await get_person_for(alice, long_["id"])
-        begin = today() - dt.timedelta(days=30)
+        begin = demo_day(30)
         await change_category(actor_id=users["alice"], person=person, category="voluntary",
                               start=begin, planned_end=default_planned_end("voluntary", begin),
                               previous_reason="completed")
@@ -213,15 +224,16 @@ async def _register_changes(ids: dict[str, Any]) -> None:
     if quang is not None:
         person = await get_person_for(alice, quang["id"])
         await close_person(actor_id=users["alice"], person=person,
-                           end=today() - dt.timedelta(days=10), reason="completed")
+                           end=demo_day(10), reason="completed")
 
 
 async def load(ids: dict[str, Any]) -> None:
     area = await get_area(ids["HK"])
     if area is None:
         return
-    h1 = current_presets()[0]
-    await _period_entries(ids, h1.start, min(h1.end, today()))
+    window = demo_window()
+    h1 = six_month(_annual().year or window.start.year)
+    await _period_entries(ids, window.start, window.end)
     await _transfer(ids)
     await _register_changes(ids)
     alice = CurrentUser(id=ids["users"]["alice"], role="official", name="Lê Thị Hoa",

@@ -160,6 +160,21 @@ def opening_periods(day: dt.date, *, h1_cutoff: str | None = None,
     return [*found, Opening(month(day.year, day.month), None)]
 
 
+def demo_window(day: dt.date | None = None) -> Period:
+    """Where the demo dates what it writes: the 6-month period of the reporting year the
+    reports page opens first (`opening_periods`), up to `day` — inside both that year's 6-month
+    and annual report, whichever a newcomer opens."""
+    day = day or today()
+    h1 = six_month(opening_periods(day)[0].period.year or reporting_year(day))
+    return Period("custom", h1.start, max(h1.start, min(h1.end, day)))
+
+
+def demo_day(days_before_end: int, day: dt.date | None = None) -> dt.date:
+    """A day `days_before_end` days before the end of `demo_window`, never before its start."""
+    window = demo_window(day)
+    return max(window.start, window.end - dt.timedelta(days=days_before_end))
+
+
 def _int(raw: str | None, low: int, high: int) -> int | None:
     return parse_int(raw, low, high)
 

@@ -214,11 +214,28 @@ def _approved(ids: list[int], kind: str) -> str:
 # reported status is its highest approved step — steps only move forward — or "referred".
 _STEP_RANK = ("CASE r.status WHEN 'received' THEN 1 WHEN 'attended' THEN 2 "
               "WHEN 'closed' THEN 3 ELSE 0 END")
-_APPROVED_STEPS = ("referral_event r JOIN entry s ON s.id = r.id AND s.kind = 'referral_status' "
-                   "AND s.state = 'approved'")
-_APPROVED_FOLLOW_UP = (f"(SELECT r.referral AS referral, MAX({_STEP_RANK}) AS rk, "
-                       f"MAX(CASE WHEN r.status = 'closed' THEN r.outcome END) AS outcome "
-                       f"FROM {_APPROVED_STEPS} GROUP BY r.referral)")
+
+
+def _steps_of(ids: list[int]) -> str:
+    """The approved follow-up steps `r` of the communes' approved referrals dated in the period
+    (arguments: ids, start, end). The join order is forced (CROSS JOIN): the period's few
+    referrals first, then their steps through `referral_event.referral`'s index, then each
+    step's review state by primary key — never a pass over every approved entry."""
+    d = _d()
+    return (f"entry e0 CROSS JOIN referral_event r CROSS JOIN entry s "
+            f"WHERE e0.commune IN ({_in(ids)}) AND e0.kind = 'referral' "
+            f"AND e0.state = 'approved' AND e0.entry_date >= {d} AND e0.entry_date <= {d} "
+            f"AND r.referral = e0.id AND s.id = r.id AND s.kind = 'referral_status' "
+            f"AND s.state = 'approved'")
+
+
+def _approved_follow_up(ids: list[int]) -> str:
+    """Each referral's highest approved step and its outcome (arguments: ids, start, end)."""
+    return (f"(SELECT r.referral AS referral, MAX({_STEP_RANK}) AS rk, "
+            f"MAX(CASE WHEN r.status = 'closed' THEN r.outcome END) AS outcome "
+            f"FROM {_steps_of(ids)} GROUP BY r.referral)")
+
+
 _REPORTED_STATUS = ("CASE st.rk WHEN 1 THEN 'received' WHEN 2 THEN 'attended' "
                     "WHEN 3 THEN 'closed' ELSE 'referred' END")
 # The referral columns a figure's entry list filters on, as the report counts them.
@@ -229,10 +246,10 @@ async def count_referrals(ids: list[int], period: Period) -> list[dict[str, Any]
     return await _rows(
         f"SELECT e.commune AS commune, e.service AS service, {_REPORTED_STATUS} AS status, "
         f"st.outcome AS outcome, COUNT(*) AS n FROM entry e "
-        f"LEFT JOIN {_APPROVED_FOLLOW_UP} st ON st.referral = e.id "
+        f"LEFT JOIN {_approved_follow_up(ids)} st ON st.referral = e.id "
         f"WHERE {_approved(ids, 'referral')} "
         f"GROUP BY e.commune, e.service, {_REPORTED_STATUS}, st.outcome",
-        *ids, period.start, period.end)
+        *ids, period.start, period.end, *ids, period.start, period.end)
 
 
 def _attended_days_sql(ids: list[int]) -> str:
@@ -240,17 +257,17 @@ def _attended_days_sql(ids: list[int]) -> str:
     return (
         f"SELECT {_days('att.attended', referred)} AS days FROM entry e "
         f"JOIN (SELECT r.referral AS referral, MIN(r.event_date) AS attended "
-        f"FROM {_APPROVED_STEPS} WHERE r.status = 'attended' GROUP BY r.referral) att "
+        f"FROM {_steps_of(ids)} AND r.status = 'attended' GROUP BY r.referral) att "
         f"ON att.referral = e.id "
         f"LEFT JOIN (SELECT r.referral AS referral, MIN(r.event_date) AS referred "
-        f"FROM {_APPROVED_STEPS} WHERE r.status = 'referred' GROUP BY r.referral) rf "
+        f"FROM {_steps_of(ids)} AND r.status = 'referred' GROUP BY r.referral) rf "
         f"ON rf.referral = e.id WHERE {_approved(ids, 'referral')}")
 
 
 async def median_days_to_attended(ids: list[int], period: Period) -> tuple[int, float | None]:
     """(referrals attended, median days from referred to attended), the median in SQL."""
     inner = _attended_days_sql(ids)
-    args = [*ids, period.start, period.end]
+    args = [*ids, period.start, period.end] * 3
     count = await _rows(f"SELECT COUNT(*) AS n FROM ({inner}) x", *args)
     n = int(count[0]["n"]) if count else 0
     if n == 0:
@@ -300,14 +317,15 @@ async def list_entries_behind(commune_id: int, period: Period, *, kind: str, pen
     """The entries a commune-level figure counts (ids, dates, kinds) — at most LIST_LIMIT."""
     d = _d()
     states = "('submitted', 'returned')" if pending else "('approved')"
-    follow_up = f"LEFT JOIN {_APPROVED_FOLLOW_UP} st ON st.referral = e.id " \
+    follow_up = f"LEFT JOIN {_approved_follow_up([commune_id])} st ON st.referral = e.id " \
         if column in _REPORTED_COLUMNS else ""
     sql = (f"SELECT e.id AS id, e.kind AS kind, e.entry_date AS entry_date, e.state AS state, "
            f"e.receipt AS receipt, u.display_name AS author_name FROM entry e "
            f"JOIN app_user u ON u.id = e.author {follow_up}WHERE e.commune = {{}} "
            f"AND e.kind = {{}} "
            f"AND e.state IN {states} AND e.entry_date >= {d} AND e.entry_date <= {d}")
-    args: list[Any] = [commune_id, kind, period.start, period.end]
+    args: list[Any] = [commune_id, period.start, period.end] if follow_up else []
+    args += [commune_id, kind, period.start, period.end]
     if column in FILTER_COLUMNS and value is not None:
         if column in _REPORTED_COLUMNS:  # the approved follow-up, as the figure counts it
             expr = _REPORTED_COLUMNS[column]

@@ -107,14 +107,27 @@ async def count_new_people(ids: list[int], period: Period) -> list[dict[str, Any
         f"GROUP BY c.commune, c.category", *args, period.start, period.end)
 
 
+def _internal(ids: list[int], person: str, commune_col: str, commune: str, day: str) -> str:
+    """1 when the move on `day` is between two communes of `ids` (the person stays in the
+    area: above the commune neither an exit nor an arrival), else 0."""
+    other = "to_commune" if commune_col == "from_commune" else "from_commune"
+    return (f"CASE WHEN EXISTS (SELECT 1 FROM person_transfer t WHERE t.person = {person} "
+            f"AND t.{ACCEPTED} AND t.{commune_col} = {commune} AND t.moved_on = {day} "
+            f"AND t.{other} IN ({_in(ids)})) THEN 1 ELSE 0 END")
+
+
 async def count_arrivals(ids: list[int], period: Period) -> list[dict[str, Any]]:
-    """People transferred in from another commune during the period."""
+    """People transferred in from another commune during the period; `internal` = 1 for a
+    move from another commune of `ids`."""
     members, args = _members(ids)
     d = _d()
+    internal = _internal(ids, "m.person", "to_commune", "m.commune", "m.m_from")
     return await _rows(
-        f"SELECT m.commune AS commune, COUNT(DISTINCT m.person) AS n FROM ({members}) m "
-        f"WHERE m.m_from >= {d} AND m.m_from <= {d} GROUP BY m.commune",
-        *args, period.start, period.end)
+        f"SELECT x.commune AS commune, x.internal AS internal, COUNT(DISTINCT x.person) AS n "
+        f"FROM (SELECT m.commune AS commune, m.person AS person, {internal} AS internal "
+        f"FROM ({members}) m WHERE m.m_from >= {d} AND m.m_from <= {d}) x "
+        f"GROUP BY x.commune, x.internal",
+        *ids, *args, period.start, period.end)
 
 
 async def count_ended_periods(ids: list[int], period: Period) -> list[dict[str, Any]]:
@@ -125,12 +138,17 @@ async def count_ended_periods(ids: list[int], period: Period) -> list[dict[str, 
     follows = (f"(c.end_reason <> 'transferred' AND EXISTS (SELECT 1 FROM category_period c2 "
                f"WHERE c2.person = c.person AND c2.id <> c.id AND c2.start_date >= c.actual_end "
                f"AND {_days('c2.start_date', 'c.actual_end')} <= 1))")
+    internal = (f"CASE WHEN c.end_reason = 'transferred' THEN "
+                f"{_internal(ids, 'c.person', 'from_commune', 'c.commune', 'c.actual_end')} "
+                f"ELSE 0 END")
     return await _rows(
+        f"SELECT x.commune AS commune, x.reason AS reason, x.changed AS changed, "
+        f"x.internal AS internal, COUNT(*) AS n FROM ("
         f"SELECT c.commune AS commune, c.end_reason AS reason, "
-        f"CASE WHEN {follows} THEN 1 ELSE 0 END AS changed, COUNT(*) AS n "
-        f"FROM ({spells}) c WHERE c.actual_end >= {d} AND c.actual_end <= {d} "
-        f"GROUP BY c.commune, c.end_reason, CASE WHEN {follows} THEN 1 ELSE 0 END",
-        *args, period.start, period.end)
+        f"CASE WHEN {follows} THEN 1 ELSE 0 END AS changed, {internal} AS internal "
+        f"FROM ({spells}) c WHERE c.actual_end >= {d} AND c.actual_end <= {d}) x "
+        f"GROUP BY x.commune, x.reason, x.changed, x.internal",
+        *ids, *args, period.start, period.end)
 
 
 def _visit_exists(states: str, alias: str) -> str:

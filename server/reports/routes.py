@@ -174,8 +174,13 @@ async def report_view(request: Request, user: SignedIn) -> Template:
         return await _chooser(request, user, form, errors, status=422)
     report = await build_report(area, period, detail=user.role == "official")
     finals = await snapshots.list_final_reports(area["id"], period)
+    # An approved visit, talk or referral in the report already says it is not empty: the
+    # count of the period's entries by state is read only for a report without them.
+    activity = report["totals"]["activity"]
+    empty = "" if any(activity[k] for k in ("visits", "talks", "referrals")) \
+        else await empty_reason(area, period)
     return page(request, "reports/view.html", finals=finals, form=form,
-                empty=await empty_reason(area, period), **_context(user, report, period))
+                empty=empty, **_context(user, report, period))
 
 
 @get("/reports/print", name="report-print", include_in_schema=False, opt=REPORTERS)

@@ -27,44 +27,61 @@ def _has(column: str, code: str) -> str:
     return f"CAST(e.{column} AS TEXT) LIKE '%\"{code}\"%'"
 
 
-async def count_support(ids: list[int], period: Period) -> list[dict[str, Any]]:
+def _by(per_commune: bool, alias: str, *more: str) -> tuple[str, str]:
+    """(the commune column, the GROUP BY clause) of a statement counted per commune, or — once
+    over the area, `per_commune` False — as one commune 0 grouped by `more` alone."""
+    cols = ([f"{alias}.commune"] if per_commune else []) + list(more)
+    return (f"{alias}.commune" if per_commune else "0",
+            f" GROUP BY {', '.join(cols)}" if cols else "")
+
+
+async def count_support(ids: list[int], period: Period, *,
+                        per_commune: bool = True) -> list[dict[str, Any]]:
     """Approved visits (and distinct people) with each kind of support, and dossiers.
 
     Three levels, so that each code is matched once per distinct support list of a person
     (not once per visit) and people are counted without COUNT(DISTINCT …) per code: the
-    visits by (commune, person, support list), then per person, then per commune."""
+    visits by (commune, person, support list), then per person, then per commune — or, with
+    `per_commune` False, once over the area (a person who moved between two of its communes
+    is one person)."""
+    e_key, e_group = _by(per_commune, "e", "e.person", "CAST(e.support AS TEXT)")
+    g_key, g_group = _by(per_commune, "g", "g.person")
+    x_key, x_group = _by(per_commune, "x")
     per_person = []
-    per_commune = []
+    per_area = []
     for code in (*SUPPORT_KINDS, DOSSIER):
         per_person.append(f"SUM(CASE WHEN g.s LIKE '%\"{code}\"%' THEN g.n ELSE 0 END) "
                           f"AS v_{code}")
-        per_commune.append(f"SUM(x.v_{code}) AS v_{code}, "
+        per_area.append(f"SUM(x.v_{code}) AS v_{code}, "
                            f"SUM(CASE WHEN x.v_{code} > 0 THEN 1 ELSE 0 END) AS p_{code}")
     # A list with any kind of support: not empty, and not only the dossier.
     some = "g.s IS NOT NULL AND g.s NOT IN ('[]', '[\"compulsory_dossier\"]')"
     return await _rows(
-        f"SELECT x.commune AS commune, {', '.join(per_commune)}, SUM(x.v_any) AS v_any, "
+        f"SELECT {x_key} AS commune, {', '.join(per_area)}, SUM(x.v_any) AS v_any, "
         f"SUM(CASE WHEN x.v_any > 0 THEN 1 ELSE 0 END) AS p_any FROM ("
-        f"SELECT g.commune AS commune, g.person AS person, {', '.join(per_person)}, "
+        f"SELECT {g_key} AS commune, g.person AS person, {', '.join(per_person)}, "
         f"SUM(CASE WHEN {some} THEN g.n ELSE 0 END) AS v_any FROM ("
-        f"SELECT e.commune AS commune, e.person AS person, CAST(e.support AS TEXT) AS s, "
-        f"COUNT(*) AS n FROM entry e WHERE {_approved(ids, 'visit')} "
-        f"GROUP BY e.commune, e.person, CAST(e.support AS TEXT)) g "
-        f"GROUP BY g.commune, g.person) x GROUP BY x.commune",
+        f"SELECT {e_key} AS commune, e.person AS person, CAST(e.support AS TEXT) AS s, "
+        f"COUNT(*) AS n FROM entry e WHERE {_approved(ids, 'visit')}{e_group}) g"
+        f"{g_group}) x{x_group}",
         *ids, period.start, period.end)
 
 
-async def count_methadone(ids: list[int], period: Period) -> list[dict[str, Any]]:
+async def count_methadone(ids: list[int], period: Period, *,
+                          per_commune: bool = True) -> list[dict[str, Any]]:
     """People on methadone (a visit noting their adherence) by the worst note of the period:
-    every dose taken, missed doses, stopped treatment; and the visits noting each."""
+    every dose taken, missed doses, stopped treatment; and the visits noting each. Per
+    commune, or once over the area (`per_commune` False: the worst note of all its communes)."""
+    e_key, e_group = _by(per_commune, "e", "e.person")
+    x_key, x_group = _by(per_commune, "x", "x.worst")
     rank = "CASE e.methadone " + " ".join(
         f"WHEN '{k}' THEN {v}" for k, v in METHADONE_RANK.items()) + " ELSE 0 END"
     return await _rows(
-        f"SELECT x.commune AS commune, x.worst AS worst, COUNT(*) AS people, "
-        f"SUM(x.visits) AS visits FROM (SELECT e.commune AS commune, e.person AS person, "
+        f"SELECT {x_key} AS commune, x.worst AS worst, COUNT(*) AS people, "
+        f"SUM(x.visits) AS visits FROM (SELECT {e_key} AS commune, e.person AS person, "
         f"MAX({rank}) AS worst, COUNT(*) AS visits FROM entry e "
-        f"WHERE {_approved(ids, 'visit')} AND e.methadone IN ('adherent', 'missed', 'stopped') "
-        f"GROUP BY e.commune, e.person) x GROUP BY x.commune, x.worst",
+        f"WHERE {_approved(ids, 'visit')} AND e.methadone IN ('adherent', 'missed', 'stopped')"
+        f"{e_group}) x{x_group}",
         *ids, period.start, period.end)
 
 
@@ -107,3 +124,16 @@ async def count_by_organisation(ids: list[int], period: Period) -> list[dict[str
 
 def _null_int() -> str:
     return "CAST(NULL AS INTEGER)"
+
+
+async def count_relapse_people(ids: list[int], period: Period) -> dict[str, int]:
+    """People with an approved visit noting suspected / confirmed drug use, once over the
+    area (the per-commune figures come with the entries' pass, `queries.count_entries`)."""
+    rows = await _rows(
+        f"SELECT COUNT(DISTINCT CASE WHEN e.drug_signs = 'suspected' THEN e.person END) "
+        f"AS suspected_people, "
+        f"COUNT(DISTINCT CASE WHEN e.drug_signs = 'confirmed' THEN e.person END) "
+        f"AS confirmed_people FROM entry e WHERE {_approved(ids, 'visit')} "
+        f"AND e.drug_signs IN ('suspected', 'confirmed')", *ids, period.start, period.end)
+    row = rows[0] if rows else {}
+    return {k: int(row.get(k) or 0) for k in ("suspected_people", "confirmed_people")}

@@ -74,7 +74,8 @@ def workbook_bytes(report: dict[str, Any]) -> bytes:
     summary.append([figure_label("referral_median_days"), report.get("referral_median_days")])
 
     people = _sheet(wb, _("People"), (_("Figure"), _("Number")))
-    _figures(people, report, ["people.at_end", "people.new", "people.exited", "people.changed"])
+    _figures(people, report, ["people.at_end", "people.new", "people.exited", "people.changed",
+                               "people.arrived"])
     coverage = _sheet(wb, _("Coverage"), (_("Figure"), _("Number")))
     _figures(coverage, report, [f"coverage.{k}" for k in report["totals"]["coverage"]])
     referrals = _sheet(wb, _("Referrals"), (_("Figure"), _("Number")))
@@ -111,12 +112,17 @@ def workbook_bytes(report: dict[str, Any]) -> bytes:
     if report.get("by_commune"):
         communes = _sheet(wb, _("Communes"), (
             _("Commune"), _("Registered"), _("Visited"), _("Coverage (%)"), _("Referrals"),
-            _("Outreach sessions"), _("Attendees")))
+            _("Outreach sessions"), _("Attendees"), _("Training sessions"), _("Staff trained"),
+            _("Staff"), _("Share trained (%)"), _("Counselling contacts"),
+            _("Contacts that led to a referral")))
         for c in report["by_commune"]:
             f = c["figures"]
+            tr, co = f["training"], f["counselling"]
             communes.append([c["name"], f["coverage"]["registered"], f["coverage"]["visited"],
                              c["rates"]["coverage"], f["referrals"]["total"],
-                             f["outreach"]["sessions"], f["outreach"]["attendees"]["total"]])
+                             f["outreach"]["sessions"], f["outreach"]["attendees"]["total"],
+                             tr["sessions"], tr["staff_trained"], tr["staff_total"],
+                             tr["share_trained"], co["contacts"], co["referrals_made"]])
     # After the sheets older exports had, so their positions stay the same.
     tasks = _sheet(wb, _("Tasks"), (_("Figure"), _("Number")))
     _figures(tasks, report, ["support.any_people", "support.any_visits", "support.people",

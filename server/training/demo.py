@@ -9,10 +9,11 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from server.areas.tables import User
 from server.records.queries import submit_record
+from server.reports.periods import demo_day, demo_window
 from server.review.queries import approve_entry
 from server.training.queries import set_recorders
-from server.vntime import today as vn_today
 from server.web import CurrentUser
 
 
@@ -23,7 +24,7 @@ def _as(user_id: int, role: str, commune: int) -> CurrentUser:
 
 async def _session(author: CurrentUser, days_ago: int, **data: Any) -> uuid.UUID:
     entry_id = uuid.uuid4()
-    day = vn_today() - dt.timedelta(days=days_ago)
+    day = demo_day(days_ago)  # inside the reports a newcomer opens first
     result = await submit_record(author, "training", entry_id, 1, dt.datetime.now(dt.UTC),
                                  {"date": day.isoformat(), **data})
     assert result.outcome == "stored", result
@@ -34,6 +35,11 @@ async def load(ids: dict[str, Any]) -> None:
     users, org = ids["users"], ids["org"]
     hk, ht = ids["HK"], ids["HT"]
     alice, dave = _as(users["alice"], "official", hk), _as(users["dave"], "official", ht)
+    # The staff's accounts existed before the sessions (the share counts the accounts that
+    # existed by the period's end; the demo's were made a moment ago).
+    await User.update({User.created_at: dt.datetime.combine(
+        demo_window().start - dt.timedelta(days=1), dt.time(), dt.UTC)}).where(
+        User.area.is_in([hk, ht]))
     await set_recorders(alice, [users["carol"]])
     await set_recorders(dave, [users["erin"]])
     carol, erin = _as(users["carol"], "volunteer", hk), _as(users["erin"], "volunteer", ht)

@@ -40,7 +40,10 @@ TARGET_PCT = 80
 async def training_figures(commune_ids: list[int], start: dt.date,
                            end: dt.date) -> dict[str, Any]:
     ids = list(commune_ids) or [0]
+    # The entry's kind too, so that the report index (commune, kind, state, date) finds the
+    # period's sessions instead of a pass over every session.
     in_period = (TrainingSession.entry.commune.is_in(ids)
+                 & (TrainingSession.entry.kind == "training")
                  & (TrainingSession.entry.entry_date >= start)
                  & (TrainingSession.entry.entry_date <= end))
     sessions = await TrainingSession.select(

@@ -167,3 +167,11 @@ def as_user(app: Any) -> Any:
 
 
 pytest_plugins = ["tests.browser"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test in a `*_browser.py` file is a browser test, marked or not: it runs once, in the
+    Chromium phase of scripts/test, not again on each engine's phase."""
+    for item in items:
+        if item.path.name.endswith("_browser.py"):
+            item.add_marker(pytest.mark.browser)

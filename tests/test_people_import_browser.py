@@ -1,4 +1,4 @@
-"""Importing a 5,000-row register in Chromium on a slow link (issue 17): the official sees the
+"""Importing a 2,000-row register in Chromium on a slow link (issue 17): the official sees the
 file going up and then how many rows are written, before the outcome."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from tests.browser import enrol, until
 
 pytestmark = pytest.mark.browser
 
-ROWS = 5000
+ROWS = 2000
 # What the page shows, as it shows it: every value of the upload bar and of the write
 # progress, and whether the outcome was on the page yet. Injected by the debugger protocol
 # (the app's CSP does not govern it) into every document of the test's page.
@@ -58,11 +58,11 @@ def test_a_large_import_shows_its_progress(phone, live_server, tmp_path: Path):
     upload.write_bytes(register(village))
     page.context.add_init_script(RECORDER)
     page.goto(f"{live_server.url}/people/import")
-    # A slow link: about 40 KB a second up, so the file takes seconds to go.
+    # A slow link: about 20 KB a second up, so the file takes seconds to go.
     cdp = page.context.new_cdp_session(page)
     cdp.send("Network.enable")
     cdp.send("Network.emulateNetworkConditions", {
-        "offline": False, "latency": 50, "downloadThroughput": -1, "uploadThroughput": 40_000})
+        "offline": False, "latency": 50, "downloadThroughput": -1, "uploadThroughput": 20_000})
     page.set_input_files('input[name="file"]', str(upload))
     page.click("#import-upload button[type=submit]")
     until(page, "() => !!document.querySelector('#preview')", timeout=180_000)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+from piccolo.engine import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
@@ -266,8 +267,6 @@ def write_transaction(engine: Any) -> Any:
 
 @asynccontextmanager
 async def db_lifespan(app: Any):  # noqa: ANN201 - Litestar lifespan
-    from piccolo.engine import engine_finder
-
     engine = engine_finder()
     if isinstance(engine, PostgresEngine):
         await engine.start_connection_pool(min_size=2, max_size=20)

@@ -12,7 +12,10 @@ import datetime as dt
 import functools
 import io
 import re
+import zipfile
 from typing import Any
+
+from openpyxl import Workbook, load_workbook
 
 from server import i18n
 from server.i18n import _
@@ -124,9 +127,6 @@ def _too_many_lines() -> ImportFileError:
 
 
 def _xlsx_table(content: bytes) -> list[list[str]]:
-    import zipfile
-
-    from openpyxl import load_workbook
 
     unreadable = ImportFileError(_("This file cannot be read as an Excel (.xlsx) file. Open it "
                                    "in Excel, save it as .xlsx and upload it again."))
@@ -296,7 +296,6 @@ async def check_rows(commune_id: int, rows: list[dict[str, str]],
 
 
 def export_xlsx(rows: list[dict[str, Any]], title: str) -> bytes:
-    from openpyxl import Workbook
 
     book = Workbook()
     sheet = book.active

@@ -13,6 +13,8 @@ import json
 import sqlite3
 from typing import Any
 
+from asyncpg.exceptions import UniqueViolationError
+
 from server.audit.queries import record_event
 from server.db import write_transaction
 from server.errors import NotFound
@@ -35,10 +37,6 @@ def _unique_violation(exc: BaseException) -> bool:
     """The insert lost the race for a version number (and nothing else went wrong)."""
     if isinstance(exc, sqlite3.IntegrityError):
         return "UNIQUE" in str(exc)
-    try:
-        from asyncpg.exceptions import UniqueViolationError
-    except ImportError:  # pragma: no cover - asyncpg is a dependency
-        return False
     return isinstance(exc, UniqueViolationError)
 
 

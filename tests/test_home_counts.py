@@ -7,8 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from server.vntime import today
 from server.people.queries import PeopleFilter, count_due, get_visit_frequency, list_people
+from server.vntime import today
 from tests.conftest import run
 from tests.factories import make_entry, make_person
 

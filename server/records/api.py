@@ -17,7 +17,7 @@ from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody
 
 from schema.records import MAX_VERSION, ErrorsOut, SubmitResult
 from server.i18n import _
-from server.parse import decode_json, parse_datetime
+from server.parse import parse_datetime, request_json
 from server.records.queries import submit_record
 from server.web import CurrentUser
 
@@ -95,7 +95,7 @@ def _envelope(body: dict[str, Any]) -> tuple[dict[str, str], uuid.UUID | None, i
 async def api_submit(request: Request, user: CurrentUser, kind: str,
                      referral: uuid.UUID | None = None) -> Response[Any]:
     try:
-        body = decode_json(await request.body())
+        body = await request_json(request)
     except msgspec.DecodeError:
         body = None
     if not isinstance(body, dict):

@@ -20,7 +20,7 @@ from litestar.response import Template
 from schema.records import MAX_VERSION, RECORD_KINDS, SyncRecord, SyncResult
 from server import ops
 from server.i18n import _
-from server.parse import decode_json
+from server.parse import request_json
 from server.records.api import submit_operation
 from server.records.batch import store_batch
 from server.sync import queries
@@ -81,7 +81,7 @@ async def sync(request: Request, user: SignedIn) -> Response[Any]:
     nothing as a whole, each record has its own outcome (`retry` when the server could not
     store it for a reason that is not the record's)."""
     try:
-        payload = decode_json(await request.body())
+        payload = await request_json(request)
     except msgspec.DecodeError:
         return Response({"detail": _("The request body is not valid JSON.")}, status_code=400)
     raw = payload.get("records") if isinstance(payload, dict) else None

@@ -35,12 +35,14 @@ def launch_chromium(playwright: Any) -> Any:
 
 class AppProcess:
     """One uvicorn process on 127.0.0.1 serving `target` with `env` over the current
-    environment. Its output goes to `log` (a path) or is inherited."""
+    environment (with `workers` > 1, uvicorn's worker processes under it). Its output goes to
+    `log` (a path) or is inherited."""
 
     def __init__(self, env: dict[str, str] | None = None, target: str = "server.app:app",
                  port: int | None = None, log: Path | None = None,
-                 start_timeout: float = 60) -> None:
+                 start_timeout: float = 60, workers: int = 1) -> None:
         self.target = target
+        self.workers = workers
         self.port = port or free_port()
         self.extra_env = dict(env or {})
         self.log_path = log
@@ -60,7 +62,8 @@ class AppProcess:
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", self.target, "--host", "127.0.0.1",
-                 "--port", str(self.port), "--no-access-log", "--log-level", "warning"],
+                 "--port", str(self.port), "--no-access-log", "--log-level", "warning",
+                 *(["--workers", str(self.workers)] if self.workers > 1 else [])],
                 cwd=ROOT, env=self.env, stdout=out,
                 stderr=subprocess.STDOUT if out else None)
         finally:
@@ -94,12 +97,18 @@ class AppProcess:
             self.proc = None
 
     def peak_rss_mb(self) -> float | None:
+        """The peak resident memory of the process, and of its workers added up."""
         if self.proc is None:
             return None
+        pids = [self.proc.pid]
         try:
-            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        except OSError:
+            children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
+            pids += [int(p) for p in children.split()]
+            total = 0
+            for pid in pids:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        total += int(line.split()[1])
+        except (OSError, ValueError):
             return None
-        return None
+        return total / 1024

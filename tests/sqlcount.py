@@ -3,8 +3,9 @@
 `with count_sql() as sql: client.get("/")` then `sql.count` is the number of statements run
 while the block was open, whichever thread or event loop ran them (the test client serves the
 app on a thread of its own). It wraps the drivers' own execute methods — aiosqlite's
-`Connection`/`Cursor` and asyncpg's `Connection` — for the length of the block, so it sees
-every statement: Piccolo queries, `raw`, transactions' BEGIN/COMMIT, executemany batches.
+`Connection`/`Cursor`, the SQLite engine's inline `sqlite3` connection (server/db.py) and
+asyncpg's `Connection` — for the length of the block, so it sees every statement: Piccolo
+queries, `raw`, transactions' BEGIN/COMMIT, executemany batches.
 
 Left out, so that both engines give the same number for the same work: SQLite's per-connection
 `PRAGMA`s (Piccolo repeats `PRAGMA foreign_keys` before each statement in a transaction) and
@@ -21,6 +22,8 @@ from typing import Any
 
 import aiosqlite
 import asyncpg.connection
+
+from server.db import InlineConnection
 
 
 class SQLCounter:
@@ -75,6 +78,7 @@ def count_sql() -> Iterator[SQLCounter]:
     pg = asyncpg.connection.Connection
     patches: list[tuple[Any, str, Any]] = []
     for cls, name in ((aiosqlite.Connection, "execute"), (aiosqlite.Connection, "executemany"),
+                      (aiosqlite.Connection, "execute_fetchall"), (InlineConnection, "execute"),
                       (aiosqlite.Connection, "executescript"), (aiosqlite.Cursor, "execute"),
                       (aiosqlite.Cursor, "executemany"), (pg, "_execute"),
                       (pg, "executemany")):

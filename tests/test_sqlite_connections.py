@@ -1,5 +1,6 @@
 """SQLite's kept connections (server/db.py): reads never queue behind a write that waits for
-the write lock, and transactions borrow kept connections instead of opening new ones.
+the write lock, transactions borrow kept connections instead of opening new ones, a page's
+reads run on the event loop's thread and a report's long reads leave it free.
 
 The fault is real: a second sqlite3 connection holds the write lock (BEGIN IMMEDIATE), as a
 sync batch of another process does while it stores its records.
@@ -65,3 +66,34 @@ def test_transactions_reuse_kept_connections(world: dict[str, Any]) -> None:
 
     first, second = run(twice())
     assert first is second
+
+
+# A read of ~300,000 generated rows: long enough for the event loop to tick many times if it
+# runs elsewhere, and once at most if it runs on the loop's own thread.
+SLOW_READ = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000) "
+             "SELECT count(*) AS n FROM c")
+
+
+def test_long_reads_leave_the_event_loop_free(world: dict[str, Any]) -> None:
+    from server.db import long_reads
+    from server.people.tables import Person
+
+    async def ticks_during(long: bool) -> tuple[int, int]:
+        if long:
+            with long_reads():  # as a report does; the task inherits it
+                read = asyncio.ensure_future(Person.raw(SLOW_READ))
+        else:
+            read = asyncio.ensure_future(Person.raw(SLOW_READ))
+        ticks = 0
+        while not read.done():
+            await asyncio.sleep(0.001)
+            ticks += 1
+        return ticks, (await read)[0]["n"]
+
+    inline_ticks, inline_rows = run(ticks_during(long=False))
+    long_ticks, long_rows = run(ticks_during(long=True))
+    assert inline_rows == long_rows == 300000
+    # A page's read is made on the loop's thread, without a hop: the loop waits for it.
+    assert inline_ticks <= 1
+    # A long read is made on a reader thread: the loop goes on serving meanwhile.
+    assert long_ticks >= 5

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from server.counselling.report import counselling_figures
+from server.db import long_reads
 from server.reports import queries, register, tasks
 from server.reports.periods import Period
 from server.training.report import TARGET_PCT, training_figures
@@ -275,6 +276,11 @@ def _volunteers(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 async def build_report(area: dict[str, Any], period: Period, *, detail: bool) -> dict[str, Any]:
     """The whole report. `detail` (a commune official on their commune) adds the names."""
+    with long_reads():  # passes over a period of an area: off the event loop's thread
+        return await _build_report(area, period, detail=detail)
+
+
+async def _build_report(area: dict[str, Any], period: Period, *, detail: bool) -> dict[str, Any]:
     communes = await queries.list_communes(area)
     ids = [int(c["id"]) for c in communes]
     if ids:

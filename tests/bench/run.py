@@ -118,9 +118,11 @@ class Server(AppProcess):
     """The app (or the bare endpoint) under measurement; its log is kept when it holds a
     traceback."""
 
-    def __init__(self, env: dict[str, str], target: str = "server.app:app") -> None:
+    def __init__(self, env: dict[str, str], target: str = "server.app:app",
+                 workers: int = 1) -> None:
         port = free_port()
-        super().__init__(env, target, port=port, log=VAR / f"server-{os.getpid()}-{port}.log")
+        super().__init__(env, target, port=port, log=VAR / f"server-{os.getpid()}-{port}.log",
+                         workers=workers)
         self.base = self.url
 
     def stop(self) -> None:
@@ -884,11 +886,17 @@ def run_engine(args: argparse.Namespace, postgres: bool) -> dict[str, Any]:
                "DEMO_DATA": "0"}
         if not postgres:
             os.environ.pop("DATABASE_URL", None)
-        server = Server(env)
+        if args.workers > 1:
+            # As scripts/serve does: /metrics adds up the workers' figures from here.
+            metrics = VAR / f"metrics-{os.getpid()}"
+            shutil.rmtree(metrics, ignore_errors=True)
+            metrics.mkdir(parents=True)
+            env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
+        server = Server(env, workers=args.workers)
         env["PUBLIC_ORIGIN"] = server.base
         os.environ.update(env)  # this process reads the same database (sessions, raw inserts)
         server.start()
-        bare = Server({}, "tests.bench.bare:app")
+        bare = Server({}, "tests.bench.bare:app", workers=args.workers)
         bare.start()
         log(f"Serving on {server.base} ({db.engine_name}, {args.scale} scale)")
         who = asyncio.run(prepare_identities())
@@ -902,14 +910,14 @@ def run_engine(args: argparse.Namespace, postgres: bool) -> dict[str, Any]:
         bench.reports()
         bench.sync_ingest()
         rss = server.peak_rss_mb()
-        bench.add("peak memory (RSS) of the server process",
+        bench.add("peak memory (RSS) of the server, its workers added up",
                   f"{rss:.0f} MB" if rss is not None else "n/a")
         if db.generate_seconds is not None:
             bench.add("dataset generated in", f"{db.generate_seconds:.0f} s")
         if server.has_errors() and server.log_path:
             log(f"The server logged errors: {server.log_path.relative_to(ROOT)} (kept)")
         return {"engine": db.engine_name, "scale": args.scale, "seed": args.seed,
-                "quick": args.quick, "generate_seconds": db.generate_seconds,
+                "quick": args.quick, "workers": args.workers, "generate_seconds": db.generate_seconds,
                 "volunteer_caseload": who["caseload_size"], "table": bench.rows,
                 "data": bench.data, "peak_rss_mb": rss,
                 "server_errors": bool(server.has_errors()),
@@ -919,6 +927,7 @@ def run_engine(args: argparse.Namespace, postgres: bool) -> dict[str, Any]:
             if proc is not None:
                 proc.stop()
         db.stop()
+        shutil.rmtree(VAR / f"metrics-{os.getpid()}", ignore_errors=True)
 
 
 def run_engine_apart(args: argparse.Namespace, postgres: bool) -> dict[str, Any]:
@@ -929,7 +938,7 @@ def run_engine_apart(args: argparse.Namespace, postgres: bool) -> dict[str, Any]
     with tempfile.TemporaryDirectory(prefix="donghanh-bench-") as tmp:
         out = Path(tmp) / "run.json"
         argv = [PY, "-m", "tests.bench.run", "--scale", args.scale, "--seed", str(args.seed),
-                "--result-to", str(out)]
+                "--workers", str(args.workers), "--result-to", str(out)]
         argv += ["--quick"] * args.quick + ["--skip-browser"] * args.skip_browser
         argv += ["--postgres"] * postgres
         subprocess.run(argv, cwd=ROOT, check=True, stdout=sys.stderr)
@@ -950,6 +959,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="commune scale, fewer requests: a smoke run (~1–2 min per engine)")
     parser.add_argument("--skip-browser", action="store_true",
                         help="leave out the Chromium measurements (page weight, drain)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="worker processes of the app and of the bare endpoint alike "
+                             "(default: one per core, as scripts/serve and production run)")
     parser.add_argument("--result-to", type=Path, help=argparse.SUPPRESS)  # for --both
     args = parser.parse_args(argv)
     if args.quick:
@@ -965,12 +977,13 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     names = " and ".join(r["engine"] for r in runs)
     title = (f"Đồng Hành bench — {names}, {args.scale} scale (seed {args.seed})"
-             f"{', quick' if args.quick else ''}, {stamp}, {info['cores']} cores {info['cpu']}")
+             f"{', quick' if args.quick else ''}, {stamp}, {info['cores']} cores {info['cpu']}, "
+             f"{args.workers} worker process(es) per server")
     print_table(title, runs)
     out_dir = ROOT / "bench-results"
     out_dir.mkdir(exist_ok=True)
     result: dict[str, Any] = {"when": stamp, "scale": args.scale, "seed": args.seed,
-                              "quick": args.quick, "machine": info,
+                              "quick": args.quick, "workers": args.workers, "machine": info,
                               "engines": [r["engine"] for r in runs], "runs": runs}
     label = "both" if args.both else runs[0]["engine"]
     path = out_dir / f"{stamp}-{label}-{args.scale}.json"

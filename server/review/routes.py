@@ -61,12 +61,11 @@ async def _queue_context(request: Request, user: SignedIn) -> dict[str, Any]:
                                "since": since, "until": until}
     rows = await queries.list_queue(user.commune_id, kind=kind, village=village, author=author,
                                     since=since, until=until)
-    choices = await queries.list_queue_filters(user.commune_id)
+    choices = await queries.list_queue_filters(user.commune_id)  # with overdue_before
     query = urlencode({k: v for k, v in filters.items() if v not in (None, "")})
-    overdue_before = await queries.overdue_cutoff(user.commune_id)
-    _queue_rows_text(rows, user.id, overdue_before)
+    _queue_rows_text(rows, user.id, choices["overdue_before"])
     return {"rows": rows, "filters": filters, "query": query, "limit": queries.QUEUE_LIMIT,
-            "overdue_before": overdue_before, **choices, **labels()}
+            **choices, **labels()}
 
 
 def _queue_rows_text(rows: list[dict[str, Any]], user_id: int, overdue_before: Any) -> None:

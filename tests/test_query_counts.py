@@ -65,8 +65,8 @@ PAGES = {
     # session, visit frequency, caseload
     "caseload API": ("bob", "/api/v1/me/caseload", 3),
     # session, person (and is the user on their team?), audit of the read (BEGIN, last hash,
-    # INSERT, COMMIT), visit frequency, due, periods, team
-    "person page": ("bob", "/people/{person}", 10 + AUDIT_LOCK),
+    # INSERT, COMMIT), due (with the visit frequency), periods, team
+    "person page": ("bob", "/people/{person}", 9 + AUDIT_LOCK),
     # session, visit frequency, count, page, villages, supporters
     "people register with a search": ("alice", "/people?q=thu&sort=name", 6),
     # session, visit frequency (records, then the caseload's own), caseload

@@ -67,8 +67,8 @@ PAGES = {
     # session, person (and is the user on their team?), audit of the read (BEGIN, last hash,
     # INSERT, COMMIT), due (with the visit frequency), periods, team
     "person page": ("bob", "/people/{person}", 9 + AUDIT_LOCK),
-    # session, visit frequency, count, page, villages, supporters
-    "people register with a search": ("alice", "/people?q=thu&sort=name", 6),
+    # session, villages + supporters + visit frequency (one UNION ALL), count, page
+    "people register with a search": ("alice", "/people?q=thu&sort=name", 4),
     # session, visit frequency (records, then the caseload's own), caseload
     "visit form": ("bob", "/visits/new", 4),
     # session, queue, villages + authors + overdue setting (one UNION ALL)

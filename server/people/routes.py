@@ -63,7 +63,8 @@ async def people_list(request: Request, user: SignedIn) -> Template:
     commune = await _commune(user)
     f = queries.PeopleFilter(**{k: v for k, v in request.query_params.items()
                                 if k in queries.PeopleFilter.__struct_fields__})
-    rows, total = await queries.list_people(commune, f)
+    choices = await queries.list_register_choices(commune)
+    rows, total = await queries.list_people(commune, f, freq=choices["freq"])
     pages = max(1, -(-total // queries.PAGE_SIZE))
     params = {k: getattr(f, k) for k in queries.PeopleFilter.__struct_fields__ if k != "page"}
 
@@ -73,8 +74,7 @@ async def people_list(request: Request, user: SignedIn) -> Template:
     return private(page(
         request, "people/list.html", "people/_rows.html", rows=rows, total=total, f=f,
         page_no=f.page_no, pages=pages, page_url=page_url,
-        villages=await list_villages(commune),
-        supporters=await queries.list_supporters(commune),
+        villages=choices["villages"], supporters=choices["supporters"],
         export_url="/people/export.xlsx?" + urlencode(params), **vocab()))
 
 

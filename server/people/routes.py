@@ -17,6 +17,7 @@ from litestar.response import Redirect, Template
 
 from schema.people import CategoryIn, CloseIn, PersonIn, TeamIn
 from server.areas.queries import list_villages
+from server.fmt import date
 from server.i18n import _
 from server.people import change_queries, queries
 from server.people.forms import check_category, check_close, check_person
@@ -28,6 +29,7 @@ from server.people.labels import (
     end_reason_label,
     sex_label,
 )
+from server.rowtext import once
 from server.vntime import today
 from server.web import SignedIn, db_id, page
 
@@ -65,6 +67,9 @@ async def people_list(request: Request, user: SignedIn) -> Template:
                                 if k in queries.PeopleFilter.__struct_fields__})
     choices = await queries.list_register_choices(commune)
     rows, total = await queries.list_people(commune, f, freq=choices["freq"])
+    day = once(date)
+    for p in rows:
+        p["due_day"] = day(p["next_due"]) if p["next_due"] else ""
     pages = max(1, -(-total // queries.PAGE_SIZE))
     params = {k: getattr(f, k) for k in queries.PeopleFilter.__struct_fields__ if k != "page"}
 

@@ -34,7 +34,7 @@ from server.records.contexts import CONTEXTS
 from server.records.forms_web import display_rows, envelope, parse_envelope, read_form, render_form
 from server.records.kinds import EXTRA
 from server.records.queries import NEXT_STEPS, submit_record
-from server.records.rowtext import once
+from server.rowtext import once
 from server.vntime import today as vn_today
 from server.web import SignedIn, page
 
@@ -46,8 +46,8 @@ async def my_entries(request: Request, user: SignedIn, kind: FromQuery[str] = ""
                      state_filter: Annotated[str, QueryParameter(name="state")] = "",
                      page_param: Annotated[str, QueryParameter(name="page")] = "") -> Template:
     """A page of the user's entries, newest first; "Older entries" leads to the next page.
-    Each row's text is made here, once per distinct kind, state and date (server.records.
-    rowtext): the template only places it."""
+    Each row's text is made here, once per distinct kind, state and date (server.rowtext):
+    the template only places it."""
     state = state_filter
     page_no = page_number(page_param)
     size = listing_queries.PAGE

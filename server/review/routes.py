@@ -21,7 +21,6 @@ from litestar.response import Redirect, Template
 
 from server.fmt import date
 from server.i18n import N_, _
-from server.records.rowtext import once
 from server.review import queries
 from server.review.diff import (
     KIND_FIELDS,
@@ -31,6 +30,7 @@ from server.review.diff import (
     show_value,
     state_label,
 )
+from server.rowtext import once
 from server.web import SignedIn, current_user, date_or_none, db_id, int_or_none, page, wants_json
 
 OFFICIAL = {"roles": ("official",)}
@@ -69,7 +69,7 @@ async def _queue_context(request: Request, user: SignedIn) -> dict[str, Any]:
 
 
 def _queue_rows_text(rows: list[dict[str, Any]], user_id: int, overdue_before: Any) -> None:
-    """Each queue row's text, made here once per distinct value (server.records.rowtext):
+    """Each queue row's text, made here once per distinct value (server.rowtext):
     formatting cells in the template (a `_()` and a filter per cell) was most of the page."""
     kind_text, day = once(kind_label), once(date)
     status, outcome = once(lambda v: show_value(v, "ref_status")), \

@@ -65,14 +65,14 @@ PAGES = {
     # session, visit frequency, caseload
     "caseload API": ("bob", "/api/v1/me/caseload", 3),
     # session, person (and is the user on their team?), audit of the read (BEGIN, last hash,
-    # INSERT, COMMIT), visit frequency, due, periods, team
-    "person page": ("bob", "/people/{person}", 10 + AUDIT_LOCK),
-    # session, visit frequency, count, page, villages, supporters
-    "people register with a search": ("alice", "/people?q=thu&sort=name", 6),
+    # INSERT, COMMIT), due (with the visit frequency), periods, team
+    "person page": ("bob", "/people/{person}", 9 + AUDIT_LOCK),
+    # session, villages + supporters + visit frequency (one UNION ALL), count, page
+    "people register with a search": ("alice", "/people?q=thu&sort=name", 4),
     # session, visit frequency (records, then the caseload's own), caseload
     "visit form": ("bob", "/visits/new", 4),
-    # session, queue, villages, authors, overdue setting
-    "review queue": ("alice", "/review", 5),
+    # session, queue, villages + authors + overdue setting (one UNION ALL)
+    "review queue": ("alice", "/review", 3),
     "entries list": ("bob", "/entries", 2),
     "notifications": ("bob", "/notifications", 2),
     "update feed": ("bob", "/api/v1/me/updates?since=0", 2),

@@ -115,6 +115,46 @@ def test_filters_by_kind_and_state(world, as_user, pid):
     assert "<html" not in r.text and 'id="entry-rows"' in r.text
 
 
+def _row_ids(html: str) -> list[str]:
+    return re.findall(r'class="entry-row" id="entry-([0-9a-f-]+)"', html)
+
+
+def test_entries_come_a_page_at_a_time_and_older_ones_stay_reachable(world, as_user, pid):
+    """A page holds PAGE entries, newest first; "Older entries" leads on (keeping the filter)
+    until the last page, "Newer entries" back; every entry is on exactly one page."""
+    from server.records.listing_queries import PAGE
+
+    day = dt.date(2026, 3, 10)
+    visits = [run(make_entry("visit", commune=world["A"], author=world["bob"], person=pid,
+                             entry_date=day - dt.timedelta(days=i))) for i in range(PAGE + 3)]
+    talk = run(make_entry("talk", commune=world["A"], author=world["bob"],
+                          village=world["villages"]["HK"][0], entry_date=day))
+    bob = as_user(world["bob"])
+    first = bob.get("/entries?kind=visit")
+    assert first.status_code == 200
+    assert _row_ids(first.text) == [str(v) for v in visits[:PAGE]]
+    assert 'href="/entries?kind=visit&amp;page=2"' in first.text
+    assert "page=0" not in first.text  # no "newer" link on the first page
+    second = bob.get("/entries?kind=visit&page=2")
+    assert _row_ids(second.text) == [str(v) for v in visits[PAGE:]]
+    assert 'href="/entries?kind=visit&amp;page=1"' in second.text
+    assert "page=3" not in second.text
+    # Unfiltered, the talk is one more entry: it is on a page too, and nothing twice.
+    seen: list[str] = []
+    url = "/entries"
+    while url:
+        r = bob.get(url)
+        assert r.status_code == 200
+        seen += _row_ids(r.text)
+        more = re.search(r'href="(/entries\?[^"]*)" rel="next"', r.text)
+        url = more.group(1).replace("&amp;", "&") if more else ""
+    assert sorted(seen) == sorted(str(e) for e in [*visits, talk]) and len(seen) == len(set(seen))
+    # A page number that is not one shows the first page.
+    for bad in ("abc", "0", "-2", "1e9", ""):
+        assert _row_ids(bob.get("/entries", params={"page": bad}).text) == seen[:PAGE]
+    assert _row_ids(bob.get("/entries?page=99").text) == []
+
+
 def test_every_error_next_to_its_field_and_input_kept(world, as_user, pid):
     bob = as_user(world["bob"])
     env = form_env(bob.get("/visits/new").text)

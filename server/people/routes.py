@@ -17,6 +17,7 @@ from litestar.response import Redirect, Template
 
 from schema.people import CategoryIn, CloseIn, PersonIn, TeamIn
 from server.areas.queries import list_villages
+from server.fmt import date
 from server.i18n import _
 from server.people import change_queries, queries
 from server.people.forms import check_category, check_close, check_person
@@ -28,6 +29,7 @@ from server.people.labels import (
     end_reason_label,
     sex_label,
 )
+from server.rowtext import once
 from server.vntime import today
 from server.web import SignedIn, db_id, page
 
@@ -63,7 +65,11 @@ async def people_list(request: Request, user: SignedIn) -> Template:
     commune = await _commune(user)
     f = queries.PeopleFilter(**{k: v for k, v in request.query_params.items()
                                 if k in queries.PeopleFilter.__struct_fields__})
-    rows, total = await queries.list_people(commune, f)
+    choices = await queries.list_register_choices(commune)
+    rows, total = await queries.list_people(commune, f, freq=choices["freq"])
+    day = once(date)
+    for p in rows:
+        p["due_day"] = day(p["next_due"]) if p["next_due"] else ""
     pages = max(1, -(-total // queries.PAGE_SIZE))
     params = {k: getattr(f, k) for k in queries.PeopleFilter.__struct_fields__ if k != "page"}
 
@@ -73,8 +79,7 @@ async def people_list(request: Request, user: SignedIn) -> Template:
     return private(page(
         request, "people/list.html", "people/_rows.html", rows=rows, total=total, f=f,
         page_no=f.page_no, pages=pages, page_url=page_url,
-        villages=await list_villages(commune),
-        supporters=await queries.list_supporters(commune),
+        villages=choices["villages"], supporters=choices["supporters"],
         export_url="/people/export.xlsx?" + urlencode(params), **vocab()))
 
 

@@ -22,23 +22,33 @@ from server.web import CurrentUser
 
 KINDS = ("visit", "talk", "referral", "referral_status", "training", "counselling")
 STATES = ("submitted", "approved", "returned", "rejected")
-PAGE = 50
+# Rows of "My entries" per page: a phone screen holds about ten, and a volunteer looks for a
+# recent entry; older ones are a "more" link away. (50 rows took ~3x the time of 25 to render.)
+PAGE = 25
 
 
 # Raw SQL, built once: the volunteer home and the entries page run it on every load, and
 # Piccolo's joined select costs ~2 ms of Python to build against ~0.3 ms for the query.
+# Newest first walks entry_author_date backwards and stops after the page (records
+# migration 2026-11-28T13:00).
 _MY_ENTRIES = (
     "SELECT e.id, e.kind, e.entry_date, e.state, e.version, e.receipt, e.review_comment, "
     "e.received_at, e.updated_at, e.contact_alias, e.ref_status, p.full_name AS person_name, "
     "p.code AS person_code, v.name AS village_name "
-    "FROM entry e LEFT JOIN person p ON p.id = e.person LEFT JOIN area v ON v.id = e.village "
+    "FROM entry e {} LEFT JOIN person p ON p.id = e.person LEFT JOIN area v ON v.id = e.village "
     "WHERE e.author = {}")
 
 
 async def list_my_entries(user: CurrentUser, *, kind: str = "", state: str = "",
                           limit: int = PAGE, offset: int = 0) -> list[dict[str, Any]]:
     """Everything the user recorded, newest first, with the person's or village's name."""
-    sql, args = _MY_ENTRIES, list[Any]([user.id])
+    hint = ""
+    if state in STATES and Entry._meta.db.engine_type == "sqlite":
+        # SQLite has no statistics and would walk entry_author_date (the order) through all
+        # of the author's entries to find a few returned ones; (author, state) finds just
+        # them, and sorting a handful is free. PostgreSQL chooses by its statistics.
+        hint = "INDEXED BY entry_author_state"
+    sql, args = _MY_ENTRIES.replace("{}", hint, 1), list[Any]([user.id])
     if kind in KINDS:
         sql += " AND e.kind = {}"
         args.append(kind)

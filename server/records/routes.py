@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import msgspec
 from litestar import Request, Response, get, post
@@ -25,12 +26,15 @@ from schema.records import (
     FollowUp,
     ReferralStep,
 )
+from server.fmt import date
 from server.i18n import _
+from server.parse import page_number
 from server.records import listing_queries
 from server.records.contexts import CONTEXTS
 from server.records.forms_web import display_rows, envelope, parse_envelope, read_form, render_form
 from server.records.kinds import EXTRA
 from server.records.queries import NEXT_STEPS, submit_record
+from server.rowtext import once
 from server.vntime import today as vn_today
 from server.web import SignedIn, page
 
@@ -39,15 +43,33 @@ WRITERS = {"roles": ("volunteer", "official")}
 
 @get("/entries", name="entries", include_in_schema=False, opt=WRITERS)
 async def my_entries(request: Request, user: SignedIn, kind: FromQuery[str] = "",
-                     state_filter: Annotated[str, QueryParameter(name="state")] = "") -> Template:
+                     state_filter: Annotated[str, QueryParameter(name="state")] = "",
+                     page_param: Annotated[str, QueryParameter(name="page")] = "") -> Template:
+    """A page of the user's entries, newest first; "Older entries" leads to the next page.
+    Each row's text is made here, once per distinct kind, state and date (server.rowtext):
+    the template only places it."""
     state = state_filter
-    rows = await listing_queries.list_my_entries(user, kind=kind, state=state)
+    page_no = page_number(page_param)
+    size = listing_queries.PAGE
+    rows = await listing_queries.list_my_entries(user, kind=kind, state=state, limit=size + 1,
+                                                 offset=(page_no - 1) * size)
+    more = len(rows) > size
+    rows = rows[:size]
+    kind_text, state_text = once(lambda k: label(Kind, k)), once(lambda s: label(State, s))
+    day = once(date)
     for r in rows:
-        r["kind_label"] = label(Kind, r["kind"])
-        r["state_label"] = label(State, r["state"])
+        r["kind_label"] = kind_text(r["kind"])
+        r["state_label"] = state_text(r["state"])
+        r["day"] = day(r["entry_date"])
         r["editable"] = r["state"] in ("submitted", "returned")
+        r["name"] = r["person_name"] or r["contact_alias"] or r["village_name"] or ""
+    filters = {k: v for k, v in (("kind", kind), ("state", state)) if v}
     return page(request, "records/entries.html", "records/_entry_rows.html", rows=rows,
-                kind=kind, state=state, kinds=choices(Kind), states=choices(State))
+                kind=kind, state=state, kinds=choices(Kind), states=choices(State),
+                newer_url=f"/entries?{urlencode({**filters, 'page': page_no - 1})}"
+                if page_no > 1 else "",
+                older_url=f"/entries?{urlencode({**filters, 'page': page_no + 1})}"
+                if more else "")
 
 
 def _names(entry: dict[str, Any]) -> dict[str, str]:

@@ -18,7 +18,7 @@ import json
 import uuid
 from typing import Any
 
-from server.areas.tables import Area, User
+from server.areas.tables import Area
 from server.audit.queries import record_event
 from server.db import write_transaction
 from server.errors import DomainError, NotFound
@@ -309,14 +309,27 @@ async def list_queue(commune_id: int, *, kind: str | None = None, village: int |
     return await Entry.raw(f"{sql} ORDER BY e.received_at LIMIT {int(limit)}", *args)
 
 
-async def list_queue_filters(commune_id: int) -> dict[str, list[dict[str, Any]]]:
-    """The choices of the queue's filter form: villages and the commune's recording users."""
-    villages = await Area.select(Area.id, Area.name).where(
-        (Area.parent == commune_id) & (Area.level == "village")).order_by(Area.name)
-    authors = await User.select(User.id, User.display_name).where(
-        (User.area == commune_id) & User.role.is_in(["volunteer", "official"])).order_by(
-        User.display_name)
-    return {"villages": villages, "authors": authors}
+# The queue form's two choice lists and the commune's overdue setting in one statement (three
+# Piccolo selects cost ~1 ms of Python each to build): rows tagged v (village), a (author)
+# and o (the setting, in `id`), each list in name order.
+_QUEUE_FILTERS = (
+    "SELECT 'v' AS part, id, name FROM area WHERE parent = {} AND level = 'village' "
+    "UNION ALL SELECT 'a' AS part, id, display_name AS name FROM app_user "
+    "WHERE area = {} AND role IN ('volunteer', 'official') "
+    "UNION ALL SELECT 'o' AS part, review_overdue_days AS id, '' AS name FROM area "
+    "WHERE id = {} ORDER BY part, name")
+
+
+async def list_queue_filters(commune_id: int) -> dict[str, Any]:
+    """The choices of the queue's filter form (villages and the commune's recording users)
+    and the instant before which a waiting entry is overdue (`overdue_cutoff`)."""
+    rows = await Area.raw(_QUEUE_FILTERS, commune_id, commune_id, commune_id)
+    villages = [{"id": r["id"], "name": r["name"]} for r in rows if r["part"] == "v"]
+    authors = [{"id": r["id"], "display_name": r["name"]} for r in rows if r["part"] == "a"]
+    days = next((r["id"] for r in rows if r["part"] == "o"), None)
+    days = int(days) if days is not None and days >= 0 else 3
+    return {"villages": villages, "authors": authors,
+            "overdue_before": _now() - dt.timedelta(days=days)}
 
 
 async def get_entry_for_review(user: CurrentUser, entry_id: Any) -> dict[str, Any]:

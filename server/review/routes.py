@@ -19,6 +19,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
+from server.fmt import date
 from server.i18n import N_, _
 from server.review import queries
 from server.review.diff import (
@@ -29,6 +30,7 @@ from server.review.diff import (
     show_value,
     state_label,
 )
+from server.rowtext import once
 from server.web import SignedIn, current_user, date_or_none, db_id, int_or_none, page, wants_json
 
 OFFICIAL = {"roles": ("official",)}
@@ -59,11 +61,34 @@ async def _queue_context(request: Request, user: SignedIn) -> dict[str, Any]:
                                "since": since, "until": until}
     rows = await queries.list_queue(user.commune_id, kind=kind, village=village, author=author,
                                     since=since, until=until)
-    choices = await queries.list_queue_filters(user.commune_id)
+    choices = await queries.list_queue_filters(user.commune_id)  # with overdue_before
     query = urlencode({k: v for k, v in filters.items() if v not in (None, "")})
+    _queue_rows_text(rows, user.id, choices["overdue_before"])
     return {"rows": rows, "filters": filters, "query": query, "limit": queries.QUEUE_LIMIT,
-            "overdue_before": await queries.overdue_cutoff(user.commune_id),
             **choices, **labels()}
+
+
+def _queue_rows_text(rows: list[dict[str, Any]], user_id: int, overdue_before: Any) -> None:
+    """Each queue row's text, made here once per distinct value (server.rowtext):
+    formatting cells in the template (a `_()` and a filter per cell) was most of the page."""
+    kind_text, day = once(kind_label), once(date)
+    status, outcome = once(lambda v: show_value(v, "ref_status")), \
+        once(lambda v: show_value(v, "ref_outcome"))
+    by, received = _("by %(name)s"), _("received %(date)s")
+    corrected = _("corrected, version %(v)s")
+    for e in rows:
+        text = kind_text(e["kind"])
+        step = ""
+        if e["kind"] == "referral_status":
+            step = status(e["ref_status"])
+            if e["ref_outcome"]:
+                step += f" ({outcome(e['ref_outcome'])})"
+        e["kind_text"], e["step_text"], e["day"] = text, step, day(e["entry_date"])
+        e["by_text"] = by % {"name": e["author_name"]}
+        e["received_text"] = received % {"date": day(e["received_at"])}
+        e["overdue"] = e["received_at"] < overdue_before
+        e["corrected_text"] = corrected % {"v": e["version"]} if e["version"] > 1 else ""
+        e["own"] = e["author"] == user_id
 
 
 @get("/review", name="review", include_in_schema=False, opt=OFFICIAL)
@@ -224,6 +249,15 @@ async def reopen(request: Request, user: SignedIn, entry_id: FromPath[Any],
 @get("/notifications", name="notifications", include_in_schema=False)
 async def notifications(request: Request, user: SignedIn) -> Template:
     context = await queries.list_notifications(user)
+    kind_text, day = once(kind_label), once(date)
+    by, received = _("by %(name)s"), _("received %(date)s")
+    for e in (*context["returned"], *context["rejected"]):
+        e["kind_text"], e["day"] = kind_text(e["kind"]), day(e["entry_date"])
+        e["reviewed_day"] = day(e["reviewed_at"]) if e["reviewed_at"] else ""
+    for e in context["overdue"]:
+        e["kind_text"], e["day"] = kind_text(e["kind"]), day(e["entry_date"])
+        e["by_text"] = by % {"name": e["author_name"]}
+        e["received_text"] = received % {"date": day(e["received_at"])}
     response = page(request, "review/notifications.html", **context, **labels())
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -6,6 +6,8 @@ into the home template's context.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import cache
 from typing import Any
 
 from server.web import CurrentUser, optional_module
@@ -14,11 +16,20 @@ CONTRIBUTORS = ("people", "records", "review", "reports", "public", "privacy", "
                 "counselling")
 
 
+@cache
+def contributors(role: str) -> tuple[Callable[[CurrentUser], Awaitable[dict[str, Any]]], ...]:
+    """The areas' contributions for a role, looked up once per process: an area without a
+    `home.py` would otherwise send the import system searching the disk on every home page."""
+    found = []
+    for name in CONTRIBUTORS:
+        contribute = getattr(optional_module(f"server.{name}.home"), f"home_{role}", None)
+        if contribute is not None:
+            found.append(contribute)
+    return tuple(found)
+
+
 async def home_context(user: CurrentUser) -> dict[str, Any]:
     context: dict[str, Any] = {"home_areas": CONTRIBUTORS}
-    for name in CONTRIBUTORS:
-        module = optional_module(f"server.{name}.home")
-        contribute = getattr(module, f"home_{user.role}", None)
-        if contribute is not None:
-            context.update(await contribute(user))
+    for contribute in contributors(user.role):
+        context.update(await contribute(user))
     return context

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from server.web import CurrentUser, optional_module
 
 CONTRIBUTORS = ("people", "records", "review", "reports", "public", "privacy", "training",
                 "counselling")
+HOME_TEMPLATES = Path(__file__).parent / "templates" / "home"
 
 
 @cache
@@ -28,8 +30,17 @@ def contributors(role: str) -> tuple[Callable[[CurrentUser], Awaitable[dict[str,
     return tuple(found)
 
 
+@cache
+def home_templates(role: str) -> tuple[str, ...]:
+    """Each area's home block for a role (`home/_<area>_<role>.html`), in the areas' order:
+    the ones that exist, found once per process. Jinja caches only the templates it found, so
+    an `include … ignore missing` of an absent one searched the disk on every home page."""
+    return tuple(f"home/_{area}_{role}.html" for area in CONTRIBUTORS
+                 if (HOME_TEMPLATES / f"_{area}_{role}.html").is_file())
+
+
 async def home_context(user: CurrentUser) -> dict[str, Any]:
-    context: dict[str, Any] = {"home_areas": CONTRIBUTORS}
+    context: dict[str, Any] = {"home_templates": home_templates(user.role)}
     for contribute in contributors(user.role):
         context.update(await contribute(user))
     return context

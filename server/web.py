@@ -90,8 +90,11 @@ async def provide_user(request: Request) -> CurrentUser:
     return user
 
 
-def role_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    """Coarse gate: `opt={"roles": (...)}` on a handler or controller."""
+async def role_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """Coarse gate: `opt={"roles": (...)}` on a handler or controller.
+
+    A coroutine although it awaits nothing: Litestar runs a plain-function guard on its
+    thread pool, a thread hop on every request of the app (~1 ms of the /healthz profile)."""
     roles = handler.opt.get("roles")
     if not roles:
         return

@@ -70,9 +70,13 @@ def _configure_jinja(engine: JinjaTemplateEngine) -> None:
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(web.template_globals())
+    env.globals["locale_fragment"] = web.locale_fragment_global(env)
     env.filters.update(fmt.FILTERS)  # dates, times, numbers: one format for every page
     env.trim_blocks = True
     env.lstrip_blocks = True
+    # Templates ship with the code: a running server never sees one change, so Jinja need not
+    # stat each template file on every render to check.
+    env.auto_reload = False
 
 
 # What the offline phone needs. Not passkey.js: a passkey ceremony needs the network anyway,

@@ -7,12 +7,14 @@ import datetime as dt
 import hashlib
 import importlib
 import logging
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
 import msgspec
+from jinja2 import Environment
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders
@@ -34,6 +36,7 @@ from litestar.types import (
     Scope,
     Send,
 )
+from markupsafe import Markup
 
 from server import errors, i18n, parse
 from server.i18n import _
@@ -87,8 +90,11 @@ async def provide_user(request: Request) -> CurrentUser:
     return user
 
 
-def role_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    """Coarse gate: `opt={"roles": (...)}` on a handler or controller."""
+async def role_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """Coarse gate: `opt={"roles": (...)}` on a handler or controller.
+
+    A coroutine although it awaits nothing: Litestar runs a plain-function guard on its
+    thread pool, a thread hop on every request of the app (~1 ms of the /healthz profile)."""
     roles = handler.opt.get("roles")
     if not roles:
         return
@@ -141,6 +147,23 @@ def static_url(path: str) -> str:
 
 def template_globals() -> dict[str, Any]:
     return {"static_url": static_url, "get_locale": i18n.get_locale, "settings": settings}
+
+
+def locale_fragment_global(env: Environment) -> Callable[..., Markup]:
+    """`locale_fragment(name, **flags)` for templates: a template whose output depends only on
+    the locale and the given flags (never on the user, the request or the CSRF token), rendered
+    once per locale and process. The catalogues cannot change under a running server, and
+    base.html's outbox words are ~30 translations every page would otherwise look up again."""
+    rendered: dict[tuple[str, str, tuple[tuple[str, Any], ...]], Markup] = {}
+
+    def locale_fragment(name: str, **flags: Any) -> Markup:
+        key = (name, i18n.get_locale(), tuple(sorted(flags.items())))
+        text = rendered.get(key)
+        if text is None:
+            text = rendered[key] = Markup(env.get_template(name).render(**flags))
+        return text
+
+    return locale_fragment
 
 
 def is_htmx(request: Request) -> bool:

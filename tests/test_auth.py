@@ -142,6 +142,26 @@ def test_sessions_live_in_the_database_and_end_on_revoke(world, as_user):
     assert bob.get("/", follow_redirects=False).status_code in (302, 303)
 
 
+def test_an_expired_session_signs_nobody_in_and_is_removed(world, as_user):
+    """The session row's expiry is read with the row (one statement a request): past it, the
+    browser is anonymous again and the row is gone."""
+    from server.auth.tables import Session
+
+    bob = as_user(world["bob"])
+    assert bob.get("/").status_code == 200
+    key = run(Session.select(Session.key).where(Session.user == world["bob"]).first())["key"]
+    run(Session.update({Session.expires_at: dt.datetime.now(dt.UTC) + dt.timedelta(seconds=60)})
+        .where(Session.key == key))
+    assert bob.get("/").status_code == 200  # not yet expired: still signed in
+    run(Session.update({Session.expires_at: dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)})
+        .where(Session.key == key))
+    r = bob.get("/", follow_redirects=False)
+    assert r.status_code == 302 and r.headers["location"] == "/signin"
+    assert run(Session.count().where(Session.key == key)) == 0
+    api = bob.get("/api/v1/me/caseload")
+    assert api.status_code == 401
+
+
 def test_sign_out_clears_the_session_and_the_phone(world, as_user):
     bob = as_user(world["bob"])
     # `wipe=1`: the page has read the outbox and the user chose (see tests/test_sync.py).

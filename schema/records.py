@@ -274,9 +274,17 @@ class ReferralOut(msgspec.Struct, kw_only=True, tag_field="kind", tag="referral"
     follow_up: FollowUp
 
 
-EntryOut = VisitOut | TalkOut | ReferralOut
+class ReferralStatusOut(msgspec.Struct, kw_only=True, tag_field="kind", tag="referral_status"):
+    """A step of a referral's follow-up, an entry of its own (reviewed like any other)."""
+
+    meta: EntryMeta
+    data: ReferralStatusIn
+
+
+EntryOut = VisitOut | TalkOut | ReferralOut | ReferralStatusOut
 OUTPUTS: dict[str, type[msgspec.Struct]] = {"visit": VisitOut, "talk": TalkOut,
-                                            "referral": ReferralOut}
+                                            "referral": ReferralOut,
+                                            "referral_status": ReferralStatusOut}
 
 
 # ---------------------------------------------------------------- training and counselling
@@ -348,7 +356,8 @@ class CounsellingOut(msgspec.Struct, kw_only=True, tag_field="kind", tag="counse
 INPUTS.update(training=TrainingIn, counselling=CounsellingIn)
 SUBMITS.update(training=TrainingSubmit, counselling=CounsellingSubmit)
 OUTPUTS.update(training=TrainingOut, counselling=CounsellingOut)
-EntryOut = VisitOut | TalkOut | ReferralOut | TrainingOut | CounsellingOut  # type: ignore[assignment,misc]
+EntryOut = (VisitOut | TalkOut | ReferralOut  # type: ignore[assignment,misc]
+            | ReferralStatusOut | TrainingOut | CounsellingOut)
 
 
 # ---------------------------------------------------------------- rules across fields

@@ -184,6 +184,13 @@ def test_api_status_endpoint(world, as_user, pid):
     steps = bob.get(f"/api/v1/entries/{ref}").json()["follow_up"]["steps"]
     assert [(s["status"], s["state"]) for s in steps] == [("referred", "submitted"),
                                                          ("received", "submitted")]
+    # The step is an entry of its own: the API gives it as stored, like any other kind.
+    step = bob.get(f"/api/v1/entries/{body['id']}")
+    assert step.status_code == 200, step.text
+    got = step.json()
+    assert got["kind"] == "referral_status" and got["meta"]["id"] == body["id"]
+    assert got["data"] == {"referral": str(ref), "status": "received", "outcome": None,
+                           "date": TODAY, "note": ""}
 
 
 def test_providers_page_is_for_officials_of_the_commune(world, as_user, client, provider):

@@ -222,6 +222,11 @@ def _as_input(kind: str, data: dict[str, Any]) -> msgspec.Struct:
 async def api_entry(user: SignedIn, entry_id: FromPath[uuid.UUID]) -> EntryOut:
     entry = await listing_queries.get_entry_for(user, entry_id)
     data = listing_queries.entry_data(entry)
+    if entry["kind"] == "referral_status":
+        # A step's link to its referral lives in referral_event, not in the entry's columns:
+        # its stored version says it whole, as the volunteer sent it.
+        data = {k: v for k, v in (await listing_queries.get_entry_data(
+            entry["id"], entry["version"])).items() if k != "kind"}
     meta = EntryMeta(id=entry["id"], state=entry["state"], version=entry["version"],
                      receipt=entry["receipt"], author=entry["author"],
                      author_name=entry["author_name"] or "", recorded_at=entry["recorded_at"],

@@ -101,6 +101,12 @@ class Database:
 
         self._cleanup.append(remove)
         self.env = {"SQLITE_PATH": str(work)}
+        # The cached file has the schema of the day it was generated: the migrations made
+        # since (new indexes, tables) are run on the copy, as a deployment would run them.
+        env = {**os.environ, **self.env}
+        env.pop("DATABASE_URL", None)
+        subprocess.run([PY, "-m", "server.cli", "migrate"], env=env, cwd=ROOT, check=True,
+                       stdout=sys.stderr)
 
     @property
     def engine_name(self) -> str:

@@ -50,18 +50,18 @@ from server.i18n import _
 from server.records.feed_queries import take_change_seqs
 from server.records.queries import (
     STORED,
-    _columns,
-    _conflict,
-    _normalise,
-    _same,
     against_stored,
     canonical_hash,
     check_visit,
     commune_code,
+    conflict_result,
+    entry_columns,
     make_receipt,
+    normalise,
     people_for_records,
     screen,
     submit_record,
+    unchanged_result,
 )
 from server.records.tables import Entry
 from server.records.validation import validate_fields
@@ -198,7 +198,7 @@ class _Batch:
                 self.results[i] = _answer(r.id, screened)
             elif r.kind == FAST:
                 obj, errors, typed = validate_fields(INPUTS[FAST], r.data)
-                normal = _normalise(FAST, obj) if obj is not None else None
+                normal = normalise(FAST, obj) if obj is not None else None
                 content_hash = canonical_hash(FAST, normal) if normal is not None else None
                 checked[i] = (screened, normal, errors, typed, content_hash)
         # 2. What is the same for every record, read once: stored rows, people, the code.
@@ -253,7 +253,7 @@ class _Batch:
                normal: dict[str, Any], content_hash: str, person: dict[str, Any] | None,
                code: str) -> None:
         user = self.user
-        cols = _columns(FAST, normal, person)
+        cols = entry_columns(FAST, normal, person)
         if not cols.keys() <= _COLUMN_SET:  # a value no INSERT column would carry: lost
             raise RuntimeError(f"not columns of entry: {sorted(cols.keys() - _COLUMN_SET)}")
         receipt = make_receipt(code, record_id, 1)
@@ -327,8 +327,8 @@ def _raced(user: CurrentUser, visit: _Visit, row: dict[str, Any] | None) -> Subm
     if row["author"] != user.id:
         return SubmitResult("forbidden")
     if row["version"] == 1 and row["content_hash"] == visit.content_hash:
-        return _same(row)
-    return _conflict(row)
+        return unchanged_result(row)
+    return conflict_result(row)
 
 
 def _uuid(value: Any) -> uuid.UUID:

@@ -37,7 +37,8 @@ from server.records.validation import validate_fields
 from server.vntime import today as vn_today
 from server.web import CurrentUser
 
-__all__ = ["SubmitResult", "submit_record", "person_for_record", "NEXT_STEPS"]
+__all__ = ["SubmitResult", "submit_record", "person_for_record", "NEXT_STEPS", "entry_columns",
+           "normalise", "unchanged_result", "conflict_result"]
 
 # referred → received → attended → closed; closing early is allowed with the outcomes that
 # make sense at that point (nobody "completes" a service they never attended).
@@ -191,8 +192,10 @@ async def _check_referral(user: CurrentUser, typed: dict[str, Any], errors: dict
 # ---------------------------------------------------------------- columns
 
 
-def _columns(kind: str, data: dict[str, Any], person: dict[str, Any] | None) -> dict[str, Any]:
-    """Entry columns from normalised data (dates as ISO strings, lists as lists)."""
+def entry_columns(kind: str, data: dict[str, Any],
+                  person: dict[str, Any] | None) -> dict[str, Any]:
+    """Entry columns from normalised data (dates as ISO strings, lists as lists): what
+    `submit_record` and the sync batch (server.records.batch) write of a record's content."""
     day = dt.date.fromisoformat(data["date"])
     cols: dict[str, Any] = {"entry_date": day, "notes": data.get("notes", "")}
     if kind == "visit":
@@ -224,7 +227,9 @@ def _columns(kind: str, data: dict[str, Any], person: dict[str, Any] | None) -> 
     return cols
 
 
-def _normalise(kind: str, obj: msgspec.Struct) -> dict[str, Any]:
+def normalise(kind: str, obj: msgspec.Struct) -> dict[str, Any]:
+    """A checked record as the plain data its content hash and its version are made of: a
+    visit's reason "not met" dropped when met, chosen lists sorted and without repeats."""
     data: dict[str, Any] = msgspec.to_builtins(obj)
     if kind == "visit" and data.get("met"):
         data["not_met_reason"] = None
@@ -271,11 +276,11 @@ def against_stored(user: CurrentUser, kind: str, version: int, content_hash: str
         if existing["author"] != user.id or existing["commune"] != user.commune_id:
             return SubmitResult("forbidden")
         if existing["kind"] != kind:
-            return _conflict(existing)
+            return conflict_result(existing)
         if version == existing["version"] and content_hash == existing["content_hash"]:
-            return _same(existing)
+            return unchanged_result(existing)
         if version != existing["version"] + 1 or existing["state"] not in EDITABLE:
-            return _conflict(existing)
+            return conflict_result(existing)
     elif version != 1:
         return SubmitResult("conflict", version=0)
     return None
@@ -293,7 +298,7 @@ async def submit_record(user: CurrentUser, kind: str, record_id: uuid.UUID, vers
     if kind == "referral_status":
         return await _submit_status(user, record_id, version, recorded_at, obj, errors, typed)
 
-    content_hash = canonical_hash(kind, _normalise(kind, obj)) if obj is not None else None
+    content_hash = canonical_hash(kind, normalise(kind, obj)) if obj is not None else None
     existing = await Entry.select(*STORED).where(Entry.id == record_id).first()
     if (answer := against_stored(user, kind, version, content_hash, existing)) is not None:
         return answer
@@ -318,8 +323,8 @@ async def submit_record(user: CurrentUser, kind: str, record_id: uuid.UUID, vers
     if errors or obj is None or content_hash is None:
         return SubmitResult("invalid", errors=errors)
 
-    normal = _normalise(kind, obj)
-    cols = _columns(kind, normal, person)
+    normal = normalise(kind, obj)
+    cols = entry_columns(kind, normal, person)
     code = await commune_code(user.commune_id)
     receipt = make_receipt(code, record_id, version)
     now = dt.datetime.now(dt.UTC)
@@ -330,12 +335,15 @@ async def submit_record(user: CurrentUser, kind: str, record_id: uuid.UUID, vers
                           content_hash, receipt, now)
 
 
-def _same(row: dict[str, Any]) -> SubmitResult:
+def unchanged_result(row: dict[str, Any]) -> SubmitResult:
+    """The answer to a record sent again as it is stored: `unchanged`, with its receipt."""
     return SubmitResult("unchanged", state=row["state"], receipt=row["receipt"],
                         version=row["version"])
 
 
-def _conflict(row: dict[str, Any]) -> SubmitResult:
+def conflict_result(row: dict[str, Any]) -> SubmitResult:
+    """The answer to a record that does not follow the stored row: `conflict`, with the
+    stored state and version."""
     return SubmitResult("conflict", state=row["state"], version=row["version"],
                         errors={"version": _("This record was changed elsewhere or can no "
                                              "longer be corrected.")})
@@ -350,8 +358,8 @@ async def _reread(record_id: uuid.UUID, user: CurrentUser, version: int,
     if row["author"] != user.id:
         return SubmitResult("forbidden")
     if row["version"] == version and row["content_hash"] == content_hash:
-        return _same(row)
-    return _conflict(row)
+        return unchanged_result(row)
+    return conflict_result(row)
 
 
 async def _insert(user: CurrentUser, kind: str, record_id: uuid.UUID, recorded_at: dt.datetime,
@@ -523,14 +531,14 @@ async def _submit_status(user: CurrentUser, record_id: uuid.UUID, version: int,
         if existing["author"] != user.id or existing["commune"] != user.commune_id:
             return SubmitResult("forbidden")
         if existing["kind"] != "referral_status":
-            return _conflict(existing)
+            return conflict_result(existing)
         if version == existing["version"] and content_hash == existing["content_hash"]:
-            return _same(existing)
+            return unchanged_result(existing)
         if version != existing["version"] + 1 or existing["state"] not in EDITABLE:
-            return _conflict(existing)
+            return conflict_result(existing)
         if not await ReferralEvent.exists().where((ReferralEvent.id == record_id)
                                                   & (ReferralEvent.referral == ref_id)):
-            return _conflict(existing)
+            return conflict_result(existing)
     elif version != 1:
         return SubmitResult("conflict", version=0)
     if ref["state"] == "rejected":

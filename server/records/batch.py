@@ -6,8 +6,8 @@ visit costs nine statements (its stored row, its person, team and register start
 commune's code, the entry, its version, the last audit hash, the audit row), each through
 Piccolo's query builder and a thread hop of aiosqlite. Here the visits of a batch — by far
 most of what phones send — cost a fixed number of statements whatever their count: the
-stored rows of the batch's ids, the batch's people (with team and register start), the
-commune's code; then one multi-row INSERT each for entries, versions and audit rows (their
+stored rows of the batch's ids, the batch's people (with team, register start and their
+commune's receipt code); then one multi-row INSERT each for entries, versions and audit rows (their
 hashes chained in memory, `server.audit.queries.record_events`), and one feed-counter bump
 per author (`server.records.feed_queries.take_change_seqs`), its numbers written with the rows.
 
@@ -204,7 +204,7 @@ class _Batch:
                 normal = normalise(FAST, obj) if obj is not None else None
                 content_hash = canonical_hash(FAST, normal) if normal is not None else None
                 checked[i] = (screened, normal, errors, typed, content_hash)
-        # 2. What is the same for every record, read once: stored rows, people, the code.
+        # 2. What is the same for every record, read once: stored rows, people (and the code).
         visit_ids = sorted({records[i].id for i in checked}, key=_uuid_order)
         await self._read_stored(visit_ids)
         person_ids = [int(c[3]["person"]) for c in checked.values()

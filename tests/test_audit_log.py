@@ -185,3 +185,62 @@ def test_filter_ids_too_big_for_the_database_are_ignored(world, as_user):
     alice = as_user(world["alice"])
     for url in ("/audit?user=99999999999", "/review?village=99999999999&author=99999999999"):
         assert alice.get(url).status_code == 200, url
+
+
+def _every_character(chunk: int = 2000) -> list[str]:
+    """Every code point but the surrogates, in pieces of `chunk` characters."""
+    text = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    return [text[i:i + chunk] for i in range(0, len(text), chunk)]
+
+
+def test_a_plain_rows_fast_payload_is_the_json_payload_byte_for_byte():
+    """record_events hashes a row whose detail is flat and plain with msgspec; the chain is
+    verified with json.dumps (`_row_hash`): the two must be the same bytes for every
+    character a text can hold."""
+    import hashlib
+    import json
+
+    from server.audit.queries import Event, _instant, _plain_payload, _row_hash
+
+    at = dt.datetime(2026, 11, 28, 5, 6, 7, 890123, tzinfo=dt.UTC)
+    for piece in _every_character():
+        e = Event("entry.submit", 7, 3, "entry", piece[:40], 2**40,
+                  {"kind": piece, "version": 1, "ok": True, "none": None, piece[-5:]: -3})
+        payload = _plain_payload("ab" * 32, _instant(at), e)
+        assert payload is not None
+        assert hashlib.sha256(payload).hexdigest() == _row_hash(
+            "ab" * 32, at, e.actor_id, e.commune_id, e.action, e.subject_type, e.subject_id,
+            e.person_id, json.loads(json.dumps(e.detail, ensure_ascii=False)))
+    # Anything else takes json.dumps: a float, a nested value, a UUID, a subclass of int.
+    import enum
+    import uuid
+
+    class Level(enum.IntEnum):
+        one = 1
+
+    for detail in ({"x": 0.1}, {"x": [1]}, {"x": {"y": 1}}, {"x": uuid.uuid4()},
+                   {"x": Level.one}, {1: "a"}):
+        assert _plain_payload("", _instant(at), Event("a", 1, 1, "", "", None, detail)) is None
+
+
+def test_rows_of_every_kind_of_detail_written_together_verify(world):
+    """One record_events call with plain and other details: the chain verifies, so each
+    row's hash is the one verify_chain recomputes from the stored row."""
+    import uuid
+
+    from server.audit.queries import Event, record_events
+
+    details = [{"kind": "visit", "version": 1, "receipt": "HK-0A1B2C3D"},
+               {"note": "Người được hỗ trợ \u2028 \"trích\" \\ \t\n😀", "n": -2**40},
+               {"ratio": 0.1, "step": 2}, {"list": [1, "a", None]},
+               {"id": uuid.uuid4(), "nested": {"b": 1, "a": [True]}}, {}]
+    events = [Event("test.batch", world["alice"], world["A"], "entry", f"s{i}",
+                    None if i % 2 else 5, d) for i, d in enumerate(details)]
+
+    async def go() -> None:
+        async with write_transaction(AuditEvent._meta.db):
+            await record_events(events)
+
+    run(go())
+    checked, broken = run(verify_chain())
+    assert broken is None and checked >= len(details)

@@ -109,10 +109,11 @@ def test_a_page_with_more_rows_runs_no_more_statements(rich: dict[str, Any],
 
 SYNC_BATCH = 100
 # One batch of 100 new visits, whatever its size (server/records/batch.py): the session, BEGIN,
-# the batch's stored ids, its people, the commune's code, the feed counter, one INSERT each for
-# entries, versions and audit rows, the last audit hash, COMMIT — and on PostgreSQL the audit
-# chain's lock, once. It was 1,103 (11 a record) before the batch path.
-SYNC_EXPECTED = 11 + AUDIT_LOCK
+# the batch's stored ids, its people (with the commune's code), the feed counter, one INSERT
+# each for entries, versions and audit rows, the last audit hash, COMMIT — and on PostgreSQL
+# the audit chain's lock, once. It was 1,103 (11 a record) before the batch path, 11 before
+# the commune's code came with the people.
+SYNC_EXPECTED = 10 + AUDIT_LOCK
 
 
 def test_sync_of_a_100_record_visit_batch(rich: dict[str, Any], as_user: Any) -> None:

@@ -158,3 +158,37 @@ def test_batch_written_by_a_volunteer_no_longer_on_the_team_is_forbidden(world, 
     results = bob.post("/api/v1/sync", json={"records": [
         _rec(_visit(pid)), _rec(_visit(other)), _rec(_visit(pid, notes="b"))]}).json()["results"]
     assert [r["outcome"] for r in results] == ["stored", "forbidden", "stored"]
+
+
+def test_content_hash_is_the_json_dumps_hash_for_every_character():
+    """A record sent again is recognised by its content hash, stored when it first came:
+    canonical_hash must stay json.dumps's hash whatever encodes it (msgspec, for the built-in
+    kinds), for every character the text fields can hold and every built-in kind."""
+    import hashlib
+    import json
+
+    from server.records.queries import canonical_hash
+    from tests.test_audit_log import _every_character
+
+    def reference(kind: str, data: dict) -> str:
+        text = json.dumps({"kind": kind, **data}, sort_keys=True, ensure_ascii=False,
+                          separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    samples = {
+        "visit": {"person": 2**31 - 1, "date": "2026-11-20", "visit_kind": "home", "met": False,
+                  "not_met_reason": "away", "health": "", "support": ["counselling", "job"],
+                  "next_visit_date": None, "notes": ""},
+        "talk": {"date": "2026-11-20", "village": 4, "topics": ["law"], "attendees_total": 0,
+                 "organisation": None, "notes": ""},
+        "referral": {"person": None, "contact_alias": "", "date": "2026-11-20",
+                     "service": "methadone", "reason": "", "notes": ""},
+        "referral_status": {"referral": str(uuid.uuid4()), "status": "closed",
+                            "outcome": None, "date": "2026-11-20", "note": ""},
+    }
+    text_field = {"visit": "notes", "talk": "notes", "referral": "reason",
+                  "referral_status": "note"}
+    for piece in _every_character():
+        for kind, data in samples.items():
+            record = dict(data, **{text_field[kind]: piece})
+            assert canonical_hash(kind, record) == reference(kind, record), kind

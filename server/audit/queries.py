@@ -8,6 +8,14 @@ A batch (a sync of 100 records) appends its rows with `record_events`: one lock,
 the last hash, the hashes chained in memory, one multi-row INSERT. Rows of one INSERT take
 their ids in the order of its VALUES (a serial column's default is evaluated row by row), so
 the chain reads back in id order exactly as it was computed.
+
+A row's hash is the SHA-256 of `json.dumps([...], sort_keys=True, ensure_ascii=False,
+separators=(",", ":"))` (`_row_hash`, which `verify_chain` recomputes). When the row's detail
+holds only text, whole numbers, booleans and nulls — a sync batch's rows, most rows —
+`record_events` makes the same bytes with msgspec's encoder (`_plain_payload`), a tenth of
+the time: the two encoders write such values alike (every code point, tested in
+tests/test_audit_log.py); floats, which they write differently, and anything else take
+`json.dumps`.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+import msgspec
 from piccolo.engine.postgres import PostgresEngine
 
 from server import bulk
@@ -35,11 +44,39 @@ def _row_hash(prev_hash: str, at: dt.datetime, actor_id: int | None, commune_id:
     if isinstance(detail, str):
         detail = json.loads(detail or "{}")
     payload = json.dumps(
-        [prev_hash, at.astimezone(dt.UTC).isoformat(timespec="microseconds"), actor_id,
-         commune_id, action, subject_type, subject_id, person_id, detail],
+        [prev_hash, _instant(at), actor_id, commune_id, action, subject_type, subject_id,
+         person_id, detail],
         sort_keys=True, ensure_ascii=False, separators=(",", ":"),
     )
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _instant(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+# The types msgspec's JSON encoder writes byte for byte as `json.dumps(…, ensure_ascii=False,
+# separators=(",", ":"))` does (exact types: a str or int subclass, an enum, goes to json).
+_PLAIN = frozenset((str, int, bool, type(None)))
+# How the detail is stored: json.dumps's text, as every writer of the log has stored it.
+_DETAIL_TEXT = json.JSONEncoder(ensure_ascii=False, default=str)
+
+
+def _plain_payload(prev_hash: str, at: str, e: Event) -> bytes | None:
+    """`_row_hash`'s payload for an event whose detail is a flat object of plain values, made
+    by msgspec (same bytes); None for any other detail."""
+    for key, value in e.detail.items():
+        if type(key) is not str or type(value) not in _PLAIN:
+            return None
+    if type(e.subject_id) is not str or type(e.action) is not str \
+            or type(e.subject_type) is not str:
+        return None
+    for number in (e.actor_id, e.commune_id, e.person_id):
+        if type(number) not in _PLAIN or type(number) is str:
+            return None
+    return msgspec.json.encode([prev_hash, at, e.actor_id, e.commune_id, e.action,
+                                e.subject_type, e.subject_id, e.person_id, e.detail],
+                               order="sorted")
 
 
 @dataclass(frozen=True)
@@ -96,11 +133,16 @@ async def record_events(events: list[Event]) -> None:
         last = await AuditEvent.raw("SELECT hash FROM audit_event ORDER BY id DESC LIMIT 1")
         prev = last[0]["hash"] if last else ""
         at = dt.datetime.now(dt.UTC)
+        instant = _instant(at)
         values: list[Any] = []
         for e in events:
-            text = json.dumps(e.detail, ensure_ascii=False, default=str)
-            digest = _row_hash(prev, at, e.actor_id, e.commune_id, e.action, e.subject_type,
-                               e.subject_id, e.person_id, json.loads(text))
+            text = _DETAIL_TEXT.encode(e.detail)
+            payload = _plain_payload(prev, instant, e)
+            if payload is not None:
+                digest = hashlib.sha256(payload).hexdigest()
+            else:  # the detail as it reads back from its text (a UUID as text, …)
+                digest = _row_hash(prev, at, e.actor_id, e.commune_id, e.action,
+                                   e.subject_type, e.subject_id, e.person_id, json.loads(text))
             values += [at, e.actor_id, e.commune_id, e.action, e.subject_type, e.subject_id,
                        e.person_id, text, prev, digest]
             prev = digest

@@ -12,6 +12,9 @@ class AuditEvent(Table):
     commune_id = Integer(null=True, index=True)
     action = Varchar(length=40, index=True)  # e.g. person.view, entry.approve, auth.sign_in
     subject_type = Varchar(length=20, default="")
+    # `index=True` is what the first migration created; audit_2026_11_28t13_05 drops that
+    # index again (no query reads the log by subject). Left declared so Piccolo's migration
+    # state and this class agree.
     subject_id = Varchar(length=64, default="", index=True)
     person_id = Integer(null=True, index=True)
     detail = JSON(default="{}")

@@ -6,8 +6,8 @@ visit costs nine statements (its stored row, its person, team and register start
 commune's code, the entry, its version, the last audit hash, the audit row), each through
 Piccolo's query builder and a thread hop of aiosqlite. Here the visits of a batch — by far
 most of what phones send — cost a fixed number of statements whatever their count: the
-stored rows of the batch's ids, the batch's people (with team and register start), the
-commune's code; then one multi-row INSERT each for entries, versions and audit rows (their
+stored rows of the batch's ids, the batch's people (with team, register start and their
+commune's receipt code); then one multi-row INSERT each for entries, versions and audit rows (their
 hashes chained in memory, `server.audit.queries.record_events`), and one feed-counter bump
 per author (`server.records.feed_queries.take_change_seqs`), its numbers written with the rows.
 
@@ -38,6 +38,8 @@ import sqlite3
 import uuid
 from dataclasses import dataclass
 from functools import cache
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import asyncpg
@@ -50,18 +52,18 @@ from server.i18n import _
 from server.records.feed_queries import take_change_seqs
 from server.records.queries import (
     STORED,
-    _columns,
-    _conflict,
-    _normalise,
-    _same,
     against_stored,
     canonical_hash,
     check_visit,
     commune_code,
+    conflict_result,
+    entry_columns,
     make_receipt,
+    normalise,
     people_for_records,
     screen,
     submit_record,
+    unchanged_result,
 )
 from server.records.tables import Entry
 from server.records.validation import validate_fields
@@ -76,6 +78,7 @@ FAST = "visit"
 # as Piccolo's own INSERT of an `Entry(...)` would give them.
 ENTRY_COLUMNS = tuple(c._meta.db_column_name for c in Entry._meta.columns)
 _COLUMN_SET = frozenset(ENTRY_COLUMNS)
+_ROW_VALUES = itemgetter(*ENTRY_COLUMNS)  # a row's values in column order
 _DEFAULTS = {c._meta.db_column_name: c.get_default_value() for c in Entry._meta.columns
              if c._meta.db_column_name not in ("received_at", "updated_at", "reviewed_at")}
 _DEFAULTS["reviewed_at"] = None
@@ -198,16 +201,18 @@ class _Batch:
                 self.results[i] = _answer(r.id, screened)
             elif r.kind == FAST:
                 obj, errors, typed = validate_fields(INPUTS[FAST], r.data)
-                normal = _normalise(FAST, obj) if obj is not None else None
+                normal = normalise(FAST, obj) if obj is not None else None
                 content_hash = canonical_hash(FAST, normal) if normal is not None else None
                 checked[i] = (screened, normal, errors, typed, content_hash)
-        # 2. What is the same for every record, read once: stored rows, people, the code.
-        visit_ids = sorted({records[i].id for i in checked})
+        # 2. What is the same for every record, read once: stored rows, people (and the code).
+        visit_ids = sorted({records[i].id for i in checked}, key=_uuid_order)
         await self._read_stored(visit_ids)
         person_ids = [int(c[3]["person"]) for c in checked.values()
                       if "person" not in c[2] and c[3].get("person")]
         people = await people_for_records(user, person_ids)
-        code = await commune_code(user.commune_id) if checked and user.commune_id else ""
+        # A visit is queued only for one of these people (its person is required), so
+        # their rows carry the commune's code: no statement of its own.
+        code = next(iter(people.values()))["commune_code"] if people else ""
         later = _later_uses(records)
         # 3. Each record in order.
         for i, r in enumerate(records):
@@ -242,6 +247,8 @@ class _Batch:
             if errors or normal is None or content_hash is None:
                 self.results[i] = _answer(r.id, SubmitResult("invalid", errors=errors))
                 continue
+            if not code:  # pragma: no cover - a queued visit has its person, hence the code
+                code = await commune_code(user.commune_id or 0)
             self._queue(i, r.id, recorded_at, normal, content_hash, person, code)
         await self._flush()
         missing = [records[i].id for i, res in enumerate(self.results) if res is None]
@@ -253,7 +260,7 @@ class _Batch:
                normal: dict[str, Any], content_hash: str, person: dict[str, Any] | None,
                code: str) -> None:
         user = self.user
-        cols = _columns(FAST, normal, person)
+        cols = entry_columns(FAST, normal, person)
         if not cols.keys() <= _COLUMN_SET:  # a value no INSERT column would carry: lost
             raise RuntimeError(f"not columns of entry: {sorted(cols.keys() - _COLUMN_SET)}")
         receipt = make_receipt(code, record_id, 1)
@@ -292,11 +299,11 @@ class _Batch:
             v.row["change_seq"] = n
         # Inserted in id order: two transactions inserting overlapping batches then lock
         # the same keys in the same order, and queue instead of deadlocking.
-        by_id = sorted(pending, key=lambda v: v.id)
+        by_id = sorted(pending, key=lambda v: v.id.int)
         inserted: set[uuid.UUID] = set()
         for i in range(0, len(by_id), _CHUNK):
             part = by_id[i:i + _CHUNK]
-            values = [v.row[c] for v in part for c in ENTRY_COLUMNS]
+            values = list(chain.from_iterable(map(_ROW_VALUES, (v.row for v in part))))
             rows = await bulk.run(Entry._meta.db, _entry_sql(len(part)), values)
             inserted.update(_uuid(r["id"]) for r in rows)
         lost = [v for v in pending if v.id not in inserted]
@@ -312,11 +319,12 @@ class _Batch:
         now = dt.datetime.now(dt.UTC)
         values = [x for v in written for x in (v.id, 1, v.version_data, user.id, now)]
         await bulk.run(Entry._meta.db, _version_sql(len(written)), values)
+        ids = {v.id: str(v.id) for v in written}
         await record_events([
-            Event("entry.submit", user.id, user.commune_id, "entry", str(v.id), v.person,
+            Event("entry.submit", user.id, user.commune_id, "entry", ids[v.id], v.person,
                   {"kind": FAST, "version": 1, "receipt": v.receipt}) for v in written])
         for v in written:
-            self.results[v.at] = SyncResult(id=str(v.id), outcome="stored", state="submitted",
+            self.results[v.at] = SyncResult(id=ids[v.id], outcome="stored", state="submitted",
                                             receipt=v.receipt, version=1)
 
 
@@ -327,8 +335,13 @@ def _raced(user: CurrentUser, visit: _Visit, row: dict[str, Any] | None) -> Subm
     if row["author"] != user.id:
         return SubmitResult("forbidden")
     if row["version"] == 1 and row["content_hash"] == visit.content_hash:
-        return _same(row)
-    return _conflict(row)
+        return unchanged_result(row)
+    return conflict_result(row)
+
+
+def _uuid_order(value: uuid.UUID) -> int:
+    """A UUID's sort key: the order of `uuid.UUID`'s own comparison, compared in C."""
+    return value.int
 
 
 def _uuid(value: Any) -> uuid.UUID:

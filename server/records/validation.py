@@ -90,16 +90,18 @@ def validate_fields(cls: type[msgspec.Struct], data: Any) -> \
     hints = _hints(cls)
     errors: dict[str, str] = {}
     present: dict[str, Any] = {}
-    for f in _fields(cls):
-        value = _clean(data.get(f.name))
-        if _has_nul(value):  # nobody types a NUL, and PostgreSQL cannot store one
-            errors[f.name] = _(MESSAGES["invalid"])
-            continue
+    for name, required in _names(cls):
+        value = data.get(name)
+        if isinstance(value, (str, list)):  # noqa: UP038 - a tuple: no union built per field
+            value = _clean(value)
+            if _has_nul(value):  # nobody types a NUL, and PostgreSQL cannot store one
+                errors[name] = _(MESSAGES["invalid"])
+                continue
         if value is None or value == "":
-            if f.required:
-                errors[f.name] = _(MESSAGES["required"])
+            if required:
+                errors[name] = _(MESSAGES["required"])
             continue
-        present[f.name] = value
+        present[name] = value
     if not errors and _plain_names(cls):
         # Most records are valid: convert the whole record at once (a sync batch of 100
         # visits: 100 conversions instead of ~1,000). Only when that fails is each field
@@ -130,21 +132,35 @@ def validate_fields(cls: type[msgspec.Struct], data: Any) -> \
 
 
 @cache
+def _names(cls: type[msgspec.Struct]) -> tuple[tuple[str, bool], ...]:
+    """Each field's name and whether it is required, looked up once per class."""
+    return tuple((f.name, f.required) for f in _fields(cls))
+
+
+@cache
 def _plain_names(cls: type[msgspec.Struct]) -> bool:
     """Whether every field is named in the data as in the Struct (no renamed field), so
     the data converts as a whole."""
     return all(f.name == f.encode_name for f in _fields(cls))
 
 
+@cache
+def _not_future(cls: type[msgspec.Struct]) -> tuple[str, ...]:
+    """The fields of `cls` whose date cannot be after today (looked up once per class, not
+    once per record of a sync batch)."""
+    return tuple(spec.name for spec in form_fields(cls) if spec.not_future)
+
+
 def check_rules(cls: type[msgspec.Struct], typed: dict[str, Any], errors: dict[str, str]) -> None:
     """The declared checks beyond one field's type, on the converted values; a field that
     already has an error keeps it (one error per field)."""
-    today = vn_today()
-    for spec in form_fields(cls):
-        day = typed.get(spec.name)
-        if spec.not_future and spec.name not in errors and isinstance(day, dt.date) \
+    names = _not_future(cls)
+    today = vn_today() if names else None
+    for name in names:
+        day = typed.get(name)
+        if today is not None and name not in errors and isinstance(day, dt.date) \
                 and day > today:
-            errors[spec.name] = _(MESSAGES["future"])
+            errors[name] = _(MESSAGES["future"])
     for rule in RULES.get(cls, ()):
         name, other = rule["field"], rule.get("other", "")
         if name in errors or other in errors:

@@ -907,6 +907,14 @@ def run_engine(args: argparse.Namespace, postgres: bool) -> dict[str, Any]:
         log(f"Serving on {server.base} ({db.engine_name}, {args.scale} scale)")
         who = asyncio.run(prepare_identities())
         bench = Bench(server, bare, db, who, args.quick)
+        if args.only == "sync":  # the sync measurement alone (`--only sync`)
+            bench.sync_ingest()
+            return {"engine": db.engine_name, "scale": args.scale, "seed": args.seed,
+                    "quick": args.quick, "generate_seconds": db.generate_seconds,
+                    "volunteer_caseload": who["caseload_size"], "table": bench.rows,
+                    "data": bench.data, "peak_rss_mb": None,
+                    "server_errors": bool(server.has_errors()),
+                    "bench_seconds": time.perf_counter() - began}
         bench.check_headers()
         if args.skip_browser:
             bench.add("first visit, everything, compressed", "skipped (--skip-browser)")
@@ -946,6 +954,7 @@ def run_engine_apart(args: argparse.Namespace, postgres: bool) -> dict[str, Any]
         argv = [PY, "-m", "tests.bench.run", "--scale", args.scale, "--seed", str(args.seed),
                 "--workers", str(args.workers), "--result-to", str(out)]
         argv += ["--quick"] * args.quick + ["--skip-browser"] * args.skip_browser
+        argv += ["--only", args.only] if args.only else []
         argv += ["--postgres"] * postgres
         subprocess.run(argv, cwd=ROOT, check=True, stdout=sys.stderr)
         result: dict[str, Any] = json.loads(out.read_text())
@@ -968,6 +977,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="worker processes of the app and of the bare endpoint alike "
                              "(default: one per core, as scripts/serve and production run)")
+    parser.add_argument("--only", choices=("sync",),
+                        help="run one measurement alone: the sync ingest (and its raw insert)")
     parser.add_argument("--result-to", type=Path, help=argparse.SUPPRESS)  # for --both
     args = parser.parse_args(argv)
     if args.quick:

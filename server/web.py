@@ -4,11 +4,8 @@ locale choice and the translated error pages."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import importlib
 import logging
-from functools import cache
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -35,11 +32,11 @@ from litestar.types import (
     Send,
 )
 
-from server import errors, i18n, parse
+from server import assets, errors, i18n, parse
 from server.i18n import _
 from server.settings import settings
 
-PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
+PWA_DIR = assets.PWA_DIR
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -129,9 +126,8 @@ def optional_module(dotted: str) -> Any | None:
 # ---------------------------------------------------------------- static files and templates
 
 
-@cache
 def _asset_version(path: str) -> str:
-    return hashlib.sha256((PWA_DIR / path).read_bytes()).hexdigest()[:10]
+    return assets.version(path)  # a hash of the bytes served (minified), not of the source
 
 
 def static_url(path: str) -> str:
@@ -183,11 +179,26 @@ SECURITY_HEADERS = (
     ("Referrer-Policy", "same-origin"),
     ("X-Frame-Options", "DENY"),
 )
+# A static file that is found (a script, a stylesheet, an image) and a JSON answer are never
+# documents: browsers ignore a CSP or X-Frame-Options there (the service worker, which does
+# obey its own CSP, is /sw.js, not a static file; JSON opened in a tab is shown as text, with
+# `nosniff` never run or parsed as HTML). What still matters is `nosniff` (a script is run
+# only when its type says so) and the referrer policy (a stylesheet's own requests); JSON
+# keeps its Content-Language (its messages are translated). Every other answer, a static 404
+# included, is a document or may be shown as one: all of them.
+NOT_A_DOCUMENT_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+)
+
+
+def _cache_policy(scope: Scope) -> str | None:
+    handler = scope.get("route_handler")
+    return handler.opt.get("cache") if handler is not None else None
 
 
 def cache_control_for(scope: Scope, status: int, own: str | None) -> str:
-    handler = scope.get("route_handler")
-    policy = handler.opt.get("cache") if handler is not None else None
+    policy = _cache_policy(scope)
     if policy == "public" and own and (200 <= status < 300 or status == 304):
         return own  # the same for every visitor; a 304 keeps the page's header
     if not 200 <= status < 300:
@@ -223,9 +234,13 @@ def guard_answers(app: ASGIApp) -> ASGIApp:
             if message["type"] == "http.response.start":
                 sent["started"] = True
                 headers = MutableScopeHeaders.from_message(message)
-                for name, value in SECURITY_HEADERS:
+                static_file = _cache_policy(scope) == "static" and 200 <= message["status"] < 300
+                json_answer = (headers.get("content-type") or "").startswith("application/json")
+                for name, value in NOT_A_DOCUMENT_HEADERS if static_file or json_answer \
+                        else SECURITY_HEADERS:
                     headers.setdefault(name, value)  # a page may set its own (enrol: no-referrer)
-                headers.setdefault("Content-Language", i18n.get_locale())
+                if not static_file:
+                    headers.setdefault("Content-Language", i18n.get_locale())
                 headers["Cache-Control"] = cache_control_for(
                     scope, message["status"], headers.get("cache-control"))
             await send(message)

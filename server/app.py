@@ -28,7 +28,6 @@ from litestar.openapi import OpenAPIConfig
 from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.response import File
 from litestar.template.config import TemplateConfig
 
 from server import assets, errors, fmt, i18n, ops, parse, shell, web
@@ -70,6 +69,9 @@ def _configure_jinja(engine: JinjaTemplateEngine) -> None:
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(web.template_globals())
     env.filters.update(fmt.FILTERS)  # dates, times, numbers: one format for every page
+    # JSON in pages (form rules) as UTF-8, not \u escapes: fewer bytes; <, >, & and ' are
+    # still escaped by Jinja's tojson.
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
     env.trim_blocks = True
     env.lstrip_blocks = True
 
@@ -111,15 +113,13 @@ async def shell_pages(request: Request, user: web.SignedIn) -> Response[dict[str
     return Response(await shell.render_pages(request, SW_SHELL))
 
 
-@get("/static/{file_path:path}", include_in_schema=False, name="static",
-     opt={**web.STATIC, "precompressed": True})
-async def static_file(request: Request, file_path: FromPath[str]) -> Response[bytes]:
-    """A file of pwa/ as built by server.assets: minified, compressed once, a year of caching
-    (its URL carries the hash of these bytes). Security headers: web.guard_answers."""
-    asset = assets.get(file_path)
+def _asset_answer(request: Request, path: str, cache_control: str) -> Response[bytes]:
+    """A file of pwa/ as built by server.assets: minified, compressed once. Security headers:
+    web.guard_answers."""
+    asset = assets.get(path)
     if asset is None:
         raise NotFoundException()
-    headers = {"Cache-Control": "max-age=31536000, public"}
+    headers = {"Cache-Control": cache_control}
     body = asset.body
     if asset.gzip is not None:
         headers["Vary"] = "Accept-Encoding"
@@ -129,10 +129,17 @@ async def static_file(request: Request, file_path: FromPath[str]) -> Response[by
     return Response(body, media_type=asset.media_type, headers=headers)
 
 
-@get("/manifest.webmanifest", include_in_schema=False, name="manifest", opt=web.REVALIDATE)
-async def manifest() -> File:
-    return File(web.PWA_DIR / "manifest.webmanifest", media_type="application/manifest+json",
-                content_disposition_type="inline", headers={"Cache-Control": "no-cache"})
+@get("/static/{file_path:path}", include_in_schema=False, name="static",
+     opt={**web.STATIC, "precompressed": True})
+async def static_file(request: Request, file_path: FromPath[str]) -> Response[bytes]:
+    """A year of caching: the URL carries the hash of these bytes (web.static_url)."""
+    return _asset_answer(request, file_path, "max-age=31536000, public")
+
+
+@get("/manifest.webmanifest", include_in_schema=False, name="manifest",
+     opt={**web.REVALIDATE, "precompressed": True})
+async def manifest(request: Request) -> Response[bytes]:
+    return _asset_answer(request, "manifest.webmanifest", "no-cache")
 
 
 @get("/healthz", include_in_schema=False, name="health")

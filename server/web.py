@@ -212,6 +212,19 @@ def cache_control_for(scope: Scope, status: int, own: str | None) -> str:
     return "no-store"
 
 
+def _not_a_document(scope: Scope, headers: MutableScopeHeaders, cache_control: str) -> bool:
+    """JSON (and the manifest), or a `no-store` answer to htmx's own request: htmx swaps it
+    into the page that asked, under that page's CSP. A browser never sends `HX-Request` on a
+    navigation (and another site cannot add it to a request), and `no-store` means no cache
+    can later hand the answer to one."""
+    if (headers.get("content-type") or "").startswith(("application/json",
+                                                        "application/manifest+json")):
+        return True
+    if cache_control != "no-store":
+        return False
+    return any(k == b"hx-request" and v == b"true" for k, v in scope.get("headers") or ())
+
+
 def guard_answers(app: ASGIApp) -> ASGIApp:
     """The outermost ASGI wrapper: the locale, the security headers and the cache policy on
     every HTTP answer.
@@ -234,15 +247,16 @@ def guard_answers(app: ASGIApp) -> ASGIApp:
             if message["type"] == "http.response.start":
                 sent["started"] = True
                 headers = MutableScopeHeaders.from_message(message)
+                cache_control = cache_control_for(
+                    scope, message["status"], headers.get("cache-control"))
                 static_file = _cache_policy(scope) == "static" and 200 <= message["status"] < 300
-                json_answer = (headers.get("content-type") or "").startswith("application/json")
-                for name, value in NOT_A_DOCUMENT_HEADERS if static_file or json_answer \
+                for name, value in NOT_A_DOCUMENT_HEADERS \
+                        if static_file or _not_a_document(scope, headers, cache_control) \
                         else SECURITY_HEADERS:
                     headers.setdefault(name, value)  # a page may set its own (enrol: no-referrer)
                 if not static_file:
                     headers.setdefault("Content-Language", i18n.get_locale())
-                headers["Cache-Control"] = cache_control_for(
-                    scope, message["status"], headers.get("cache-control"))
+                headers["Cache-Control"] = cache_control
             await send(message)
 
         try:

@@ -41,7 +41,8 @@ QUERIES = {
 
 
 def assert_security_headers(r: Any, what: str) -> None:
-    if r.headers.get("content-type", "").startswith("application/json"):
+    if r.headers.get("content-type", "").startswith(("application/json",
+                                                     "application/manifest+json")):
         assert_not_a_document_headers(r, what)
         assert r.headers.get("content-language") in ("vi", "en"), what
         return
@@ -259,7 +260,7 @@ def test_static_files_have_the_headers_and_long_public_caching(client):
 def test_documents_and_the_service_worker_keep_every_security_header(client):
     """What a browser runs as a document or a worker keeps the whole set: the CSP binds the
     service worker's own script as it binds a page."""
-    for url in ("/signin", "/sw.js", "/manifest.webmanifest", "/p/sw.js"):
+    for url in ("/signin", "/sw.js", "/p/sw.js"):
         r = client.get(url)
         assert r.status_code == 200, url
         assert_security_headers(r, url)
@@ -283,3 +284,23 @@ def test_when_even_the_error_page_fails_the_answer_has_the_headers(fresh_db):
     r = broken_client(failing_error_page).get("/test-only/boom")
     assert_refusal(r, 500, "500 without an error page")
     assert "Những gì bạn đã lưu trên điện thoại không bị mất" in r.text
+
+
+def test_a_fragment_for_htmx_carries_no_document_headers_unless_a_cache_may_keep_it(world, as_user):
+    """A `no-store` answer to htmx's own request is swapped into the page that asked, under
+    that page's CSP: no CSP of its own. The same URL navigated to is a document and has it;
+    a shell page asked for by htmx (`private, no-cache`, which a cache may keep and later
+    hand to a navigation) keeps it too."""
+    bob = as_user(world["bob"])
+    fragment = bob.get("/notifications/count", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and fragment.headers["cache-control"] == "no-store"
+    assert "content-security-policy" not in fragment.headers
+    assert fragment.headers["x-content-type-options"] == "nosniff"
+    assert fragment.headers["content-language"] == "vi"
+    assert_security_headers(bob.get("/notifications/count"), "the same URL, navigated to")
+    shell = bob.get("/app", headers={"HX-Request": "true", "HX-Boosted": "true"})
+    assert shell.headers["cache-control"] == "private, no-cache"
+    assert_security_headers(shell, "a shell page asked for by htmx")
+    # An error answered to htmx is no-store too: swapped (or not) into the asking page.
+    missing = bob.get("/no-such-page", headers={"HX-Request": "true"})
+    assert missing.status_code == 404 and "content-security-policy" not in missing.headers

@@ -211,7 +211,13 @@ async function exportFile() {
 
 // ------------------------------------------------------------------ the sync loop
 
-function flush() {
+// A page load refreshes the caseload only when the phone's copy is older than this: moving
+// from page to page with full loads (the home, then a form) would otherwise download the
+// same caseload each time. Every other flush (back online, the timer, "Send now", a record
+// saved, a call of window.outbox.flush()) refreshes it always.
+const CASELOAD_FRESH = 30000;
+
+function flush(options = {}) {
   if (!USER) return Promise.resolve({ sent: 0 });
   if (flushing) {
     // Asked again while a flush runs (it may have started before the network came back):
@@ -245,7 +251,8 @@ function flush() {
         }
       }
       await pullUpdates();
-      await refreshCaseload();
+      const caseloadAt = options.pageLoad ? await getMeta("caseloadAt") : null;
+      if (!caseloadAt || !(Date.now() - Date.parse(caseloadAt) < CASELOAD_FRESH)) await refreshCaseload();
       await refreshCommuneUsers();
       await setMeta("lastSync", new Date().toISOString());
       schedule(true);
@@ -879,7 +886,7 @@ async function start() {
   };
   setup();
   document.addEventListener("htmx:afterSettle", setup);
-  flush();
+  flush({ pageLoad: true });
 }
 
 if (USER) {

@@ -15,6 +15,9 @@ const CACHE = `donghanh-${VERSION}`;
 const SHELL_PREFIX = `donghanh-shell-${VERSION}-`;
 const ASSETS = __ASSETS__;
 const SHELL = __SHELL__;  // signed-in pages without person data, cached on the page's request
+// All of SHELL in one answer ({url: {headers, body}}): the pages share most of their bytes,
+// which one compressed answer sends once (server/shell.py).
+const SHELL_PAGES = "/app/pages";
 const FALLBACK = "/app";
 
 // Versioned static files (/static/<name>.<hash>.<ext>) are served with a year of caching, so
@@ -38,23 +41,48 @@ self.addEventListener("activate", (event) => {
   })());
 });
 
-async function cacheShell(user) {
+// A page of SHELL may be missing for good (a form this user's role may not open: the server
+// leaves it out), so "all cached" cannot be the test: the shell cache also keeps the time of
+// its last fill under SHELL_PAGES, and asks again only a day later. One fill at a time.
+const REFILL_AFTER = 86400000;
+let filling = null;  // { user, done }: the fill under way
+
+function cacheShell(user) {
+  if (filling && filling.user === user) return filling.done;
+  const before = filling ? filling.done : Promise.resolve();
+  const me = { user };
+  me.done = before.then(() => fillShell(user)).catch(() => {})
+    .finally(() => { if (filling === me) filling = null; });
+  filling = me;
+  return me.done;
+}
+
+async function fillShell(user) {
   if (!/^[0-9A-Za-z_-]+$/.test(user)) return;
   const keys = await caches.keys();
   await Promise.all(keys.filter((k) => k.startsWith("donghanh-shell-") && k !== SHELL_PREFIX + user)
     .map((k) => caches.delete(k)));
   const cache = await caches.open(SHELL_PREFIX + user);
-  await Promise.all(SHELL.map(async (url) => {
-    if (await cache.match(url)) return;  // once per version is enough
-    try {
-      const res = await fetch(url, { credentials: "same-origin", cache: "no-store" });
-      // Only this user's own page: not a sign-in page after an expired session, not a page
-      // for whoever signed in meanwhile.
-      if (!res.ok || res.redirected) return;
-      const html = await res.clone().text();
-      if (html.includes(`data-user="${user}"`)) await cache.put(url, res);
-    } catch (e) { /* offline: keep what we have */ }
+  const missing = [];
+  for (const url of SHELL) if (!(await cache.match(url))) missing.push(url);
+  if (!missing.length) return;  // once per version is enough
+  const filled = await cache.match(SHELL_PAGES);
+  if (filled && Date.now() - Number(await filled.text()) < REFILL_AFTER) return;
+  let pages;
+  try {
+    const res = await fetch(SHELL_PAGES, { credentials: "same-origin", cache: "no-store" });
+    // Not a sign-in page after an expired session.
+    if (!res.ok || res.redirected) return;
+    pages = await res.json();
+  } catch (e) { return; /* offline: keep what we have */ }
+  await Promise.all(missing.map(async (url) => {
+    const page = pages[url];
+    // Only this user's own page, not one for whoever signed in meanwhile; each page with
+    // its own headers (its CSP among them), as if it had been fetched by itself.
+    if (!page || !String(page.body).includes(`data-user="${user}"`)) return;
+    await cache.put(url, new Response(page.body, { status: 200, headers: page.headers }));
   }));
+  await cache.put(SHELL_PAGES, new Response(String(Date.now())));
 }
 
 async function shellCache() {

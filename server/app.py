@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment
-from litestar import Litestar, Response, get
+from litestar import Litestar, Request, Response, get
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 from litestar.exceptions import (
     HTTPException,
@@ -26,13 +25,12 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.openapi import OpenAPIConfig
+from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.response import File
-from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from server import errors, fmt, i18n, ops, parse, web
+from server import assets, errors, fmt, i18n, ops, parse, shell, web
 from server.areas import routes as areas_routes
 from server.audit import routes as audit_routes
 from server.auth import routes as auth_routes
@@ -72,6 +70,9 @@ def _configure_jinja(engine: JinjaTemplateEngine) -> None:
     env.globals.update(web.template_globals())
     env.globals["locale_fragment"] = web.locale_fragment_global(env)
     env.filters.update(fmt.FILTERS)  # dates, times, numbers: one format for every page
+    # JSON in pages (form rules) as UTF-8, not \u escapes: fewer bytes; <, >, & and ' are
+    # still escaped by Jinja's tojson.
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
     env.trim_blocks = True
     env.lstrip_blocks = True
     # Templates ship with the code: a running server never sees one change, so Jinja need not
@@ -80,9 +81,10 @@ def _configure_jinja(engine: JinjaTemplateEngine) -> None:
 
 
 # What the offline phone needs. Not passkey.js: a passkey ceremony needs the network anyway,
-# and only the sign-in and enrolment pages load it.
+# and only the sign-in and enrolment pages load it. Not the 512-px icons: only installing the
+# app uses them (the browser fetches them then, online); the pages show the 192-px one.
 SW_ASSETS = ("app.css", "app.js", "outbox.js", "validate.js", "vendor/htmx-2.0.11.min.js",
-             "icons/icon-192.png", "icons/icon-512.png", "icons/icon-512-maskable.png")
+             "icons/icon-192.png")
 SW_SHELL = ("/app", "/outbox", "/visits/new?shell=1", "/talks/new?shell=1",
             "/referrals/new?shell=1", "/training/new?shell=1", "/counselling/new?shell=1")
 
@@ -98,18 +100,50 @@ async def service_worker() -> Response[str]:
 @cache
 def _service_worker_source() -> str:
     """Built once per process: the assets cannot change under a running server."""
-    assets = [web.static_url(a) for a in SW_ASSETS] + ["/manifest.webmanifest"]
-    source = (web.PWA_DIR / "sw.js").read_text()
-    version = hashlib.sha256((source + "".join(assets) + "".join(SW_SHELL)).encode()) \
+    urls = [web.static_url(a) for a in SW_ASSETS] + ["/manifest.webmanifest"]
+    worker = assets.get("sw.js")
+    assert worker is not None, "pwa/sw.js is missing"
+    source = worker.body.decode()  # minified, like every script of pwa/
+    version = hashlib.sha256((source + "".join(urls) + "".join(SW_SHELL)).encode()) \
         .hexdigest()[:12]
-    return source.replace("__VERSION__", version).replace("__ASSETS__", json.dumps(assets)) \
+    return source.replace("__VERSION__", version).replace("__ASSETS__", json.dumps(urls)) \
         .replace("__SHELL__", json.dumps(list(SW_SHELL)))
 
 
-@get("/manifest.webmanifest", include_in_schema=False, name="manifest", opt=web.REVALIDATE)
-async def manifest() -> File:
-    return File(web.PWA_DIR / "manifest.webmanifest", media_type="application/manifest+json",
-                content_disposition_type="inline", headers={"Cache-Control": "no-cache"})
+@get("/app/pages", include_in_schema=False, name="shell-pages")
+async def shell_pages(request: Request, user: web.SignedIn) -> Response[dict[str, Any]]:
+    """The service worker's shell pages for the signed-in user in one answer (server/shell.py);
+    `no-store` like any answer: the worker keeps each page under its own URL."""
+    return Response(await shell.render_pages(request, SW_SHELL))
+
+
+def _asset_answer(request: Request, path: str, cache_control: str) -> Response[bytes]:
+    """A file of pwa/ as built by server.assets: minified, compressed once. Security headers:
+    web.guard_answers."""
+    asset = assets.get(path)
+    if asset is None:
+        raise NotFoundException()
+    headers = {"Cache-Control": cache_control}
+    body = asset.body
+    if asset.gzip is not None:
+        headers["Vary"] = "Accept-Encoding"
+        if "gzip" in request.headers.get("accept-encoding", ""):
+            body = asset.gzip
+            headers["Content-Encoding"] = "gzip"
+    return Response(body, media_type=asset.media_type, headers=headers)
+
+
+@get("/static/{file_path:path}", include_in_schema=False, name="static",
+     opt={**web.STATIC, "precompressed": True})
+async def static_file(request: Request, file_path: FromPath[str]) -> Response[bytes]:
+    """A year of caching: the URL carries the hash of these bytes (web.static_url)."""
+    return _asset_answer(request, file_path, "max-age=31536000, public")
+
+
+@get("/manifest.webmanifest", include_in_schema=False, name="manifest",
+     opt={**web.REVALIDATE, "precompressed": True})
+async def manifest(request: Request) -> Response[bytes]:
+    return _asset_answer(request, "manifest.webmanifest", "no-cache")
 
 
 @get("/healthz", include_in_schema=False, name="health")
@@ -136,13 +170,8 @@ def create_app() -> Litestar:
         # Static files, the service worker and the health check never touch the session.
         exclude=["^/static/", "^/sw.js$", "^/manifest.webmanifest$", "^/healthz$"],
     )
-    static = create_static_files_router(
-        path="/static", directories=[web.PWA_DIR], name="static",
-        cache_control=CacheControlHeader(max_age=31536000, public=True),
-        include_in_schema=False, opt=web.STATIC,
-    )
     return ops.instrument(DongHanh(  # request ids, JSON logs, /metrics (server/ops.py)
-        route_handlers=[service_worker, manifest, health, static,
+        route_handlers=[service_worker, manifest, health, static_file, shell_pages,
                         *(h for m in ROUTES for h in m.route_handlers)],
         plugins=[HTMXPlugin()],
         guards=[web.role_guard],
@@ -155,7 +184,9 @@ def create_app() -> Litestar:
         csrf_config=CSRFConfig(secret=settings.secret_key, cookie_secure=settings.secure_cookies,
                                cookie_samesite="lax",
                                exclude=["/healthz", "/static/", "/sw.js", "/manifest.webmanifest"]),
-        compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
+        # Static files come compressed already (server/assets.py): `precompressed` in their opt.
+        compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6,
+                                             exclude_opt_key="precompressed"),
         openapi_config=OpenAPIConfig(title="Đồng Hành API", version="1", path="/schema"),
         exception_handlers={
             NotAuthorizedException: web.not_authorized_handler,

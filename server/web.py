@@ -4,12 +4,9 @@ locale choice and the translated error pages."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import importlib
 import logging
 from collections.abc import Callable
-from functools import cache
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -38,11 +35,11 @@ from litestar.types import (
 )
 from markupsafe import Markup
 
-from server import errors, i18n, parse
+from server import assets, errors, i18n, parse
 from server.i18n import _
 from server.settings import settings
 
-PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
+PWA_DIR = assets.PWA_DIR
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -135,9 +132,8 @@ def optional_module(dotted: str) -> Any | None:
 # ---------------------------------------------------------------- static files and templates
 
 
-@cache
 def _asset_version(path: str) -> str:
-    return hashlib.sha256((PWA_DIR / path).read_bytes()).hexdigest()[:10]
+    return assets.version(path)  # a hash of the bytes served (minified), not of the source
 
 
 def static_url(path: str) -> str:
@@ -206,11 +202,26 @@ SECURITY_HEADERS = (
     ("Referrer-Policy", "same-origin"),
     ("X-Frame-Options", "DENY"),
 )
+# A static file that is found (a script, a stylesheet, an image) and a JSON answer are never
+# documents: browsers ignore a CSP or X-Frame-Options there (the service worker, which does
+# obey its own CSP, is /sw.js, not a static file; JSON opened in a tab is shown as text, with
+# `nosniff` never run or parsed as HTML). What still matters is `nosniff` (a script is run
+# only when its type says so) and the referrer policy (a stylesheet's own requests); JSON
+# keeps its Content-Language (its messages are translated). Every other answer, a static 404
+# included, is a document or may be shown as one: all of them.
+NOT_A_DOCUMENT_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+)
+
+
+def _cache_policy(scope: Scope) -> str | None:
+    handler = scope.get("route_handler")
+    return handler.opt.get("cache") if handler is not None else None
 
 
 def cache_control_for(scope: Scope, status: int, own: str | None) -> str:
-    handler = scope.get("route_handler")
-    policy = handler.opt.get("cache") if handler is not None else None
+    policy = _cache_policy(scope)
     if policy == "public" and own and (200 <= status < 300 or status == 304):
         return own  # the same for every visitor; a 304 keeps the page's header
     if not 200 <= status < 300:
@@ -222,6 +233,19 @@ def cache_control_for(scope: Scope, status: int, own: str | None) -> str:
     if policy == "shell" or (policy == "blank-form" and scope.get("query_string") == b"shell=1"):
         return "private, no-cache"
     return "no-store"
+
+
+def _not_a_document(scope: Scope, headers: MutableScopeHeaders, cache_control: str) -> bool:
+    """JSON (and the manifest), or a `no-store` answer to htmx's own request: htmx swaps it
+    into the page that asked, under that page's CSP. A browser never sends `HX-Request` on a
+    navigation (and another site cannot add it to a request), and `no-store` means no cache
+    can later hand the answer to one."""
+    if (headers.get("content-type") or "").startswith(("application/json",
+                                                        "application/manifest+json")):
+        return True
+    if cache_control != "no-store":
+        return False
+    return any(k == b"hx-request" and v == b"true" for k, v in scope.get("headers") or ())
 
 
 def guard_answers(app: ASGIApp) -> ASGIApp:
@@ -246,11 +270,16 @@ def guard_answers(app: ASGIApp) -> ASGIApp:
             if message["type"] == "http.response.start":
                 sent["started"] = True
                 headers = MutableScopeHeaders.from_message(message)
-                for name, value in SECURITY_HEADERS:
-                    headers.setdefault(name, value)  # a page may set its own (enrol: no-referrer)
-                headers.setdefault("Content-Language", i18n.get_locale())
-                headers["Cache-Control"] = cache_control_for(
+                cache_control = cache_control_for(
                     scope, message["status"], headers.get("cache-control"))
+                static_file = _cache_policy(scope) == "static" and 200 <= message["status"] < 300
+                for name, value in NOT_A_DOCUMENT_HEADERS \
+                        if static_file or _not_a_document(scope, headers, cache_control) \
+                        else SECURITY_HEADERS:
+                    headers.setdefault(name, value)  # a page may set its own (enrol: no-referrer)
+                if not static_file:
+                    headers.setdefault("Content-Language", i18n.get_locale())
+                headers["Cache-Control"] = cache_control
             await send(message)
 
         try:

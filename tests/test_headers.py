@@ -41,11 +41,31 @@ QUERIES = {
 
 
 def assert_security_headers(r: Any, what: str) -> None:
+    if r.headers.get("content-type", "").startswith(("application/json",
+                                                     "application/manifest+json")):
+        assert_not_a_document_headers(r, what)
+        assert r.headers.get("content-language") in ("vi", "en"), what
+        return
     csp = r.headers.get("content-security-policy", "")
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp, what
     assert "frame-ancestors 'none'" in csp, what
     assert r.headers.get("x-content-type-options") == "nosniff", what
     assert r.headers.get("referrer-policy") in ("same-origin", "no-referrer"), what
+
+
+def assert_not_a_document_headers(r: Any, what: str) -> None:
+    """A JSON answer or a static file: not a document, so no CSP or X-Frame-Options (browsers
+    ignore them there); `nosniff` and the referrer policy stay."""
+    assert "content-security-policy" not in r.headers, what
+    assert "x-frame-options" not in r.headers, what
+    assert r.headers.get("x-content-type-options") == "nosniff", what
+    assert r.headers.get("referrer-policy") == "same-origin", what
+
+
+def assert_static_file_headers(r: Any, what: str) -> None:
+    """A static file that was found: no Content-Language either."""
+    assert_not_a_document_headers(r, what)
+    assert "content-language" not in r.headers, what
 
 
 def assert_refusal(r: Any, status: int, what: str) -> None:
@@ -143,7 +163,10 @@ def test_every_get_route_is_no_store_unless_it_opts_in(app, demo):
             r = client.get(url, follow_redirects=False)
             what = f"{persona} GET {url} → {r.status_code}"
             assert r.status_code < 500, what
-            assert_security_headers(r, what)
+            if path == "/static/{file_path:path}" and 200 <= r.status_code < 300:
+                assert_static_file_headers(r, what)
+            else:
+                assert_security_headers(r, what)
             if 200 <= r.status_code < 300:
                 answered.add(path)
                 assert r.headers.get("cache-control") == KEPT.get(path, "no-store"), what
@@ -221,11 +244,27 @@ def test_server_error_page_has_the_headers(fresh_db):
 
 
 def test_static_files_have_the_headers_and_long_public_caching(client):
-    r = client.get("/static/app.css")
-    assert r.status_code == 200
-    assert_security_headers(r, "static")
-    assert r.headers["cache-control"] == "max-age=31536000, public"
+    """Scripts, stylesheets and images carry `nosniff` and a year of caching but none of a
+    document's headers; a static 404 is an error page and carries them all."""
+    from server.web import static_url
+
+    for name in ("app.css", "outbox.js", "vendor/htmx-2.0.11.min.js", "icons/icon-192.png"):
+        r = client.get(static_url(name))
+        assert r.status_code == 200, name
+        assert_static_file_headers(r, name)
+        assert r.headers["cache-control"] == "max-age=31536000, public", name
     assert_refusal(client.get("/static/no-such-file.css"), 404, "static 404")
+    assert_refusal(client.get("/static/../server/settings.py"), 404, "outside pwa/")
+
+
+def test_documents_and_the_service_worker_keep_every_security_header(client):
+    """What a browser runs as a document or a worker keeps the whole set: the CSP binds the
+    service worker's own script as it binds a page."""
+    for url in ("/signin", "/sw.js", "/p/sw.js"):
+        r = client.get(url)
+        assert r.status_code == 200, url
+        assert_security_headers(r, url)
+        assert r.headers["x-frame-options"] == "DENY", url
 
 
 def test_rate_limit_refusal_has_the_headers(client):
@@ -245,3 +284,23 @@ def test_when_even_the_error_page_fails_the_answer_has_the_headers(fresh_db):
     r = broken_client(failing_error_page).get("/test-only/boom")
     assert_refusal(r, 500, "500 without an error page")
     assert "Những gì bạn đã lưu trên điện thoại không bị mất" in r.text
+
+
+def test_a_fragment_for_htmx_carries_no_document_headers_unless_a_cache_may_keep_it(world, as_user):
+    """A `no-store` answer to htmx's own request is swapped into the page that asked, under
+    that page's CSP: no CSP of its own. The same URL navigated to is a document and has it;
+    a shell page asked for by htmx (`private, no-cache`, which a cache may keep and later
+    hand to a navigation) keeps it too."""
+    bob = as_user(world["bob"])
+    fragment = bob.get("/notifications/count", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and fragment.headers["cache-control"] == "no-store"
+    assert "content-security-policy" not in fragment.headers
+    assert fragment.headers["x-content-type-options"] == "nosniff"
+    assert fragment.headers["content-language"] == "vi"
+    assert_security_headers(bob.get("/notifications/count"), "the same URL, navigated to")
+    shell = bob.get("/app", headers={"HX-Request": "true", "HX-Boosted": "true"})
+    assert shell.headers["cache-control"] == "private, no-cache"
+    assert_security_headers(shell, "a shell page asked for by htmx")
+    # An error answered to htmx is no-store too: swapped (or not) into the asking page.
+    missing = bob.get("/no-such-page", headers={"HX-Request": "true"})
+    assert missing.status_code == 404 and "content-security-policy" not in missing.headers

@@ -127,7 +127,12 @@ def _asset_answer(request: Request, path: str, cache_control: str) -> Response[b
     body = asset.body
     if asset.gzip is not None:
         headers["Vary"] = "Accept-Encoding"
-        if "gzip" in request.headers.get("accept-encoding", ""):
+        accepted = {token.split(";")[0].strip()
+                    for token in request.headers.get("accept-encoding", "").split(",")}
+        if "br" in accepted and asset.brotli is not None:
+            body = asset.brotli
+            headers["Content-Encoding"] = "br"
+        elif "gzip" in accepted:
             body = asset.gzip
             headers["Content-Encoding"] = "gzip"
     return Response(body, media_type=asset.media_type, headers=headers)

@@ -12,6 +12,8 @@ import json
 import re
 from typing import Any
 
+import brotli
+
 from server import assets
 from server.web import PWA_DIR, static_url
 from tests.conftest import run
@@ -41,6 +43,20 @@ def test_first_party_scripts_are_served_minified_under_the_hash_of_the_served_by
     # A client that does not accept gzip gets the same bytes, uncompressed.
     plain, body = _raw(client, url, encoding="identity")
     assert "content-encoding" not in plain.headers and body == served
+
+
+def test_a_browser_that_accepts_brotli_gets_the_smallest_bytes(client):
+    for name in ("vendor/htmx-2.0.11.min.js", "outbox.js", "app.css"):
+        url = static_url(name)
+        plain = _raw(client, url, encoding="identity")[1]
+        r, wire = _raw(client, url, encoding="gzip, deflate, br, zstd")  # what Chromium sends
+        assert r.status_code == 200 and r.headers["content-encoding"] == "br", name
+        assert r.headers["vary"] == "Accept-Encoding"
+        assert brotli.decompress(wire) == plain, name
+        assert len(wire) < len(_raw(client, url, encoding="gzip")[1]), name
+    # A browser that does not say br gets gzip.
+    r, wire = _raw(client, static_url("outbox.js"), encoding="gzip, deflate")
+    assert r.headers["content-encoding"] == "gzip"
 
 
 def test_vendored_files_and_images_are_served_as_they_are(client):

@@ -7,8 +7,9 @@ category period to that time. So the first commune counts the person up to the m
 period "ends" there with the reason `transferred`), the receiving commune from the move on
 (an arrival, not a new person), and the visits each counts are its own (`e.commune`).
 
-Coverage and the post-rehab schedule are counted per person: grouped by commune for a
-commune, or once over all the communes of an area (`per_commune=False`), so a person with two
+Coverage and the post-rehab schedule are counted per person: these statements list the
+(commune, person) pairs (`list_registered`, `list_post_rehab`), and `per_person.py` counts
+them per commune and once over all the communes of an area, so that a person with two
 post-rehab spells, or who lived in two communes of the area, is one person above the commune.
 """
 

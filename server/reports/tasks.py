@@ -1,7 +1,9 @@
 """The figures of the plan's tasks that officials used to count by hand: support given
 during visits by kind, methadone adherence, compulsory-rehab dossiers, outreach materials and
-topics, and every activity broken down by organisation. Each statement reads approved entries
-of the period, grouped by commune so that a roll-up is the sum of its communes.
+topics, and every activity broken down by organisation; and the visits and talks the rest of
+the report counts. Each statement is one pass over the period's entries of a kind for all the
+communes, grouped by commune (and by person and author where `per_person.py` counts people
+once over the area), so that a roll-up is the sum of its communes.
 
 The kinds of support and the topics are JSON lists of fixed codes (schema/enums.py); a code
 is found with its quotes (`"legal"`) in the stored text, which both engines do in one pass.

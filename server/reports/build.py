@@ -205,7 +205,15 @@ def _add_talks(fig: Any, talks: list[dict[str, Any]]) -> None:
         _bump(out["by_format"], r["format"], r["n"])
         for key in ("total", "women", "under30", "students"):
             out["attendees"][key] += int(r[key] or 0)
-    for r in sorted(talks, key=lambda r: _nulls_first(r["format"])):
+    # Materials and topics by commune and format (the settings' rows summed), in that order.
+    cols = ("materials", "with_materials", *(f"{x}_{t}" for t in tasks.TOPICS for x in "sa"))
+    by_format: dict[tuple[int, Any], dict[str, Any]] = {}
+    for r in talks:
+        row = by_format.setdefault((int(r["commune"]), r["format"]), {
+            "commune": r["commune"], "format": r["format"], **dict.fromkeys(cols, 0)})
+        for col in cols:
+            row[col] += int(r[col] or 0)
+    for r in sorted(by_format.values(), key=lambda r: _nulls_first(r["format"])):
         m, t = fig(r)["materials"], fig(r)["topics"]
         if int(r["materials"] or 0):
             m["total"] += int(r["materials"])

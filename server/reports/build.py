@@ -13,11 +13,11 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from server.counselling.report import counselling_figures
+from server.counselling.report import counselling_figures_by_commune
 from server.db import long_reads
-from server.reports import queries, register, tasks
+from server.reports import per_person, queries, register, tasks
 from server.reports.periods import Period
-from server.training.report import TARGET_PCT, training_figures
+from server.training.report import TARGET_PCT, training_figures_by_commune
 from server.vntime import today
 
 PERSONAL_KEYS = ("overdue", "volunteers")
@@ -103,37 +103,48 @@ def rates(f: dict[str, Any]) -> dict[str, float | None]:
     }
 
 
-async def _per_commune(ids: list[int], period: Period
-                       ) -> tuple[dict[int, dict[str, Any]], dict[str, int]]:
-    """Each commune's figures, and the moves between two of these communes (exits and
-    arrivals that are no exit nor arrival of the area as a whole)."""
+class _Rows:
+    """The per-person rows of a report's statements, kept to count people once above the
+    commune without reading the visits again."""
+
+    def __init__(self, visits: list[dict[str, Any]], pending: list[dict[str, Any]],
+                 registered: list[dict[str, Any]], post_rehab: list[dict[str, Any]]) -> None:
+        self.visits, self.registered, self.post_rehab = visits, registered, post_rehab
+        self.visited = per_person.pairs(visits)
+        self.pending = per_person.pairs(pending)
+
+
+async def _per_commune(ids: list[int], period: Period) -> tuple[
+        dict[int, dict[str, Any]], dict[str, int], _Rows, tuple[int, float | None]]:
+    """Each commune's figures, the moves between two of these communes (exits and arrivals
+    that are no exit nor arrival of the area as a whole), the per-person rows, and the
+    referrals attended with the median days to attendance (over all the communes)."""
     per = {cid: empty_figures() for cid in ids}
     internal = {"exited": 0, "arrived": 0}
 
     def fig(row: dict[str, Any]) -> dict[str, Any]:
         return per[int(row["commune"])]
 
-    # Independent statements: on PostgreSQL the pool runs them side by side.
-    (at_end, new, arrivals, ended, coverage, schedule, referrals, talks, villages,
-     entries) = await asyncio.gather(
-        register.count_people_at_end(ids, period), register.count_new_people(ids, period),
-        register.count_arrivals(ids, period),
-        register.count_ended_periods(ids, period), register.count_coverage(ids, period),
-        register.count_post_rehab_schedule(ids, period), queries.count_referrals(ids, period),
-        queries.count_talks(ids, period), queries.count_villages(ids, period),
-        queries.count_entries(ids, period))
-    support, methadone, materials, orgs = await asyncio.gather(
-        tasks.count_support(ids, period), tasks.count_methadone(ids, period),
-        tasks.count_materials_and_topics(ids, period), tasks.count_by_organisation(ids, period))
-    # Training and counselling count commune by commune (their own modules), so a roll-up is
-    # the same sum as every other figure.
-    trainings = await asyncio.gather(*(training_figures([cid], period.start, period.end)
-                                       for cid in ids))
-    counsellings = await asyncio.gather(*(counselling_figures([cid], period.start, period.end)
-                                          for cid in ids))
-    for cid, tr, co in zip(ids, trainings, counsellings, strict=True):
-        per[cid]["training"] = tr
-        per[cid]["counselling"] = co
+    # Independent statements: on PostgreSQL the pool runs them side by side, on SQLite the
+    # kept read connections (each on its own thread).
+    (visits, pending, registered, post_rehab, (referrals, median), others), \
+        (at_end, new, arrivals, ended, talks, villages), (trainings, counsellings) = \
+        await asyncio.gather(asyncio.gather(
+            tasks.count_visits_by_person(ids, period), tasks.count_pending_visits(ids, period),
+            register.list_registered(ids, period), register.list_post_rehab(ids, period),
+            queries.count_referral_follow_up(ids, period),
+            tasks.count_talks_and_referrals_by_author(ids, period)), asyncio.gather(
+            register.count_people_at_end(ids, period), register.count_new_people(ids, period),
+            register.count_arrivals(ids, period), register.count_ended_periods(ids, period),
+            tasks.count_talks(ids, period), queries.count_villages(ids, period)),
+            # Training and counselling count commune by commune (their own modules), so a
+            # roll-up is the same sum as every other figure.
+            asyncio.gather(training_figures_by_commune(ids, period.start, period.end),
+                           counselling_figures_by_commune(ids, period.start, period.end)))
+    for cid in ids:
+        per[cid]["training"] = trainings[cid]
+        per[cid]["counselling"] = counsellings[cid]
+    rows = _Rows(visits, pending, registered, post_rehab)
     for r in arrivals:
         fig(r)["people"]["arrived"] += int(r["n"] or 0)
         if int(r["internal"] or 0):
@@ -149,14 +160,8 @@ async def _per_commune(ids: list[int], period: Period
             _bump(fig(r)["people"]["exited"], r["reason"], r["n"])
             if int(r["internal"] or 0):
                 internal["exited"] += int(r["n"] or 0)
-    for r in coverage:
-        cov = fig(r)["coverage"]
-        for key in ("registered", "visited", "pending_only"):
-            cov[key] = int(r[key] or 0)
-    for r in schedule:
-        cov = fig(r)["coverage"]
-        cov["post_rehab"] = int(r["post_rehab"] or 0)
-        cov["post_rehab_on_schedule"] = int(r["on_schedule"] or 0)
+    _add_coverage(fig, per_person.coverage(registered, rows.visited, rows.pending),
+                  per_person.schedule(post_rehab))
     for r in referrals:
         ref = fig(r)["referrals"]
         n = int(r["n"])
@@ -166,33 +171,105 @@ async def _per_commune(ids: list[int], period: Period
         _bump(ref["by_status"], step, n)
         if r["status"] == "closed" and r["outcome"] == "completed":
             ref["completed"] += n
-    for r in talks:
+    _add_talks(fig, talks)
+    for r in villages:
+        out = fig(r)["outreach"]
+        for key, col in (("villages", "villages"), ("villages_reached", "reached"),
+                         ("hotspots", "hotspots"), ("hotspots_reached", "hotspots_reached")):
+            out[key] = int(r[col] or 0)
+    _add_activity(per, visits, pending, others)
+    for commune, relapses in per_person.relapse_people(visits).items():
+        per[commune]["relapses"].update(relapses)
+    _add_tasks(fig, per_person.support(visits), per_person.methadone(visits))
+    return per, internal, rows, median
+
+
+def _add_coverage(fig: Any, coverage: list[dict[str, Any]],
+                  schedule: list[dict[str, Any]]) -> None:
+    for r in coverage:
+        cov = fig(r)["coverage"]
+        for key in ("registered", "visited", "pending_only"):
+            cov[key] = int(r[key] or 0)
+    for r in schedule:
+        cov = fig(r)["coverage"]
+        cov["post_rehab"] = int(r["post_rehab"] or 0)
+        cov["post_rehab_on_schedule"] = int(r["on_schedule"] or 0)
+
+
+def _add_talks(fig: Any, talks: list[dict[str, Any]]) -> None:
+    """Outreach by setting and format, materials by format and topics, from the talks' rows
+    (by commune, setting and format), each counter filled in its own key order."""
+    for r in sorted(talks, key=lambda r: (_nulls_first(r["setting"]), _nulls_first(r["format"]))):
         out = fig(r)["outreach"]
         out["sessions"] += int(r["n"])
         _bump(out["by_setting"], r["setting"], r["n"])
         _bump(out["by_format"], r["format"], r["n"])
         for key in ("total", "women", "under30", "students"):
             out["attendees"][key] += int(r[key] or 0)
-    for r in villages:
-        out = fig(r)["outreach"]
-        for key, col in (("villages", "villages"), ("villages_reached", "reached"),
-                         ("hotspots", "hotspots"), ("hotspots_reached", "hotspots_reached")):
-            out[key] = int(r[col] or 0)
-    for r in entries:
-        f = fig(r)
-        for kind in queries.KINDS:
-            f["activity"][f"{kind}s"] = int(r[f"{kind}s"] or 0)
-            f["pending"][kind] = int(r[f"pending_{kind}"] or 0)
-        f["activity"]["authors"] = int(r["authors"] or 0)
-        for key in f["relapses"]:
-            f["relapses"][key] = int(r[key] or 0)
-    _add_tasks(fig, support, methadone, materials, orgs)
-    return per, internal
+    # Materials and topics by commune and format (the settings' rows summed), in that order.
+    cols = ("materials", "with_materials", *(f"{x}_{t}" for t in tasks.TOPICS for x in "sa"))
+    by_format: dict[tuple[int, Any], dict[str, Any]] = {}
+    for r in talks:
+        row = by_format.setdefault((int(r["commune"]), r["format"]), {
+            "commune": r["commune"], "format": r["format"], **dict.fromkeys(cols, 0)})
+        for col in cols:
+            row[col] += int(r[col] or 0)
+    for r in sorted(by_format.values(), key=lambda r: _nulls_first(r["format"])):
+        m, t = fig(r)["materials"], fig(r)["topics"]
+        if int(r["materials"] or 0):
+            m["total"] += int(r["materials"])
+            m["sessions"] += int(r["with_materials"] or 0)
+            _bump(m["by_format"], r["format"], r["materials"])
+        for topic in tasks.TOPICS:
+            if int(r[f"s_{topic}"] or 0):
+                _bump(t["sessions"], topic, r[f"s_{topic}"])
+                _bump(t["attendees"], topic, r[f"a_{topic}"])
 
 
-def _add_tasks(fig: Any, support: list[dict[str, Any]], methadone: list[dict[str, Any]],
-               materials: list[dict[str, Any]], orgs: list[dict[str, Any]]) -> None:
-    """The figures of the plan's tasks (tasks.py) into each commune's figures."""
+def _nulls_first(value: Any) -> tuple[bool, Any]:
+    return (value is not None, value if value is not None else "")
+
+
+def _add_activity(per: dict[int, dict[str, Any]], visits: list[dict[str, Any]],
+                  pending: list[dict[str, Any]], others: list[dict[str, Any]]) -> None:
+    """Approved and pending entries by kind, their distinct authors, and approved entries by
+    organisation (a talk's organiser, else the author's; entries of a user since removed
+    count in the activity, not by organisation)."""
+    authors: dict[int, set[int]] = {cid: set() for cid in per}
+    orgs: dict[int, dict[str, dict[str, int]]] = {cid: {} for cid in per}
+
+    def by_org(r: dict[str, Any], kind: str, n: int, attendees: int = 0) -> None:
+        if r["uid"] is None:
+            return
+        org = orgs[int(r["commune"])].setdefault(r["org"] or "", {
+            "visits": 0, "talks": 0, "referrals": 0, "attendees": 0})
+        org[f"{kind}s"] += n
+        org["attendees"] += attendees
+
+    for r in visits:
+        n = int(r["n"])
+        per[int(r["commune"])]["activity"]["visits"] += n
+        if r["author"] is not None:
+            authors[int(r["commune"])].add(int(r["author"]))
+        by_org(r, "visit", n)
+    for r in pending:
+        per[int(r["commune"])]["pending"]["visit"] += int(r["n"])
+    for r in others:
+        f, n, kind = per[int(r["commune"])], int(r["n"]), str(r["kind"])
+        if not int(r["approved"]):
+            f["pending"][kind] += n
+            continue
+        f["activity"][f"{kind}s"] += n
+        if r["author"] is not None:
+            authors[int(r["commune"])].add(int(r["author"]))
+        by_org(r, kind, n, int(r["attendees"] or 0) if kind == "talk" else 0)
+    for cid, f in per.items():
+        f["activity"]["authors"] = len(authors[cid])
+        f["by_org"] = dict(sorted(orgs[cid].items()))
+
+
+def _add_tasks(fig: Any, support: list[dict[str, Any]], methadone: list[dict[str, Any]]) -> None:
+    """Support given, dossiers and methadone adherence into each commune's figures."""
     for r in support:
         f = fig(r)
         for code in tasks.SUPPORT_KINDS:
@@ -208,37 +285,15 @@ def _add_tasks(fig: Any, support: list[dict[str, Any]], methadone: list[dict[str
         code = worst.get(int(r["worst"]), "")
         _bump(fig(r)["methadone"]["people"], code, r["people"])
         _bump(fig(r)["methadone"]["visits"], code, r["visits"])
-    for r in materials:
-        m, t = fig(r)["materials"], fig(r)["topics"]
-        if int(r["materials"] or 0):
-            m["total"] += int(r["materials"])
-            m["sessions"] += int(r["with_materials"] or 0)
-            _bump(m["by_format"], r["format"], r["materials"])
-        for topic in tasks.TOPICS:
-            if int(r[f"s_{topic}"] or 0):
-                _bump(t["sessions"], topic, r[f"s_{topic}"])
-                _bump(t["attendees"], topic, r[f"a_{topic}"])
-    for r in orgs:
-        org = fig(r)["by_org"].setdefault(r["org"] or "", {
-            "visits": 0, "talks": 0, "referrals": 0, "attendees": 0})
-        org[f"{r['kind']}s"] += int(r["n"] or 0)
-        if r["kind"] == "talk":
-            org["attendees"] += int(r["attendees"] or 0)
 
 
-async def _count_people_once(ids: list[int], period: Period, total: dict[str, Any],
-                             internal: dict[str, int]) -> None:
+def _count_people_once(rows: _Rows, total: dict[str, Any], internal: dict[str, int]) -> None:
     """Above the commune, people are counted once: a person who lived in two communes of the
     area (a transfer) is one registered, visited or post-rehab person, on schedule only if
     on schedule in each commune; one person supported (by kind), on methadone (on the line of
     their worst note in any commune), with relapse signs, with a dossier; and their move
-    between two communes of the area is neither an exit nor an arrival."""
-    coverage, schedule, support, methadone, relapses = await asyncio.gather(
-        register.count_coverage(ids, period, per_commune=False),
-        register.count_post_rehab_schedule(ids, period, per_commune=False),
-        tasks.count_support(ids, period, per_commune=False),
-        tasks.count_methadone(ids, period, per_commune=False),
-        tasks.count_relapse_people(ids, period))
+    between two communes of the area is neither an exit nor an arrival. Counted from the rows
+    the communes' figures were counted from (`per_person.py`)."""
     people = total["people"]
     people["arrived"] -= internal["arrived"]
     left = people["exited"].get("transferred", 0) - internal["exited"]
@@ -246,19 +301,20 @@ async def _count_people_once(ids: list[int], period: Period, total: dict[str, An
         people["exited"]["transferred"] = left
     else:
         people["exited"].pop("transferred", None)
-    total["relapses"].update(relapses)
+    relapses = per_person.relapse_people(rows.visits, per_commune=False).get(0, {})
+    for key in ("suspected_people", "confirmed_people"):
+        total["relapses"][key] = relapses.get(key, 0)
     once = empty_figures()
-    _add_tasks(lambda _r: once, support, methadone, [], [])
+    _add_tasks(lambda _r: once, per_person.support(rows.visits, per_commune=False),
+               per_person.methadone(rows.visits, per_commune=False))
     for key in ("support", "methadone", "dossiers"):
         total[key] = once[key]
     cov = total["coverage"]
     cov.update(registered=0, visited=0, pending_only=0, post_rehab=0, post_rehab_on_schedule=0)
-    for r in coverage:
-        for key in ("registered", "visited", "pending_only"):
-            cov[key] = int(r[key] or 0)
-    for r in schedule:
-        cov["post_rehab"] = int(r["post_rehab"] or 0)
-        cov["post_rehab_on_schedule"] = int(r["on_schedule"] or 0)
+    _add_coverage(lambda _r: total,
+                  per_person.coverage(rows.registered, rows.visited, rows.pending,
+                                      per_commune=False),
+                  per_person.schedule(rows.post_rehab, per_commune=False))
 
 
 def _volunteers(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -284,15 +340,14 @@ async def _build_report(area: dict[str, Any], period: Period, *, detail: bool) -
     communes = await queries.list_communes(area)
     ids = [int(c["id"]) for c in communes]
     if ids:
-        (per, internal), (attended, median) = await asyncio.gather(
-            _per_commune(ids, period), queries.median_days_to_attended(ids, period))
+        per, internal, rows, (attended, median) = await _per_commune(ids, period)
     else:
-        per, internal, attended, median = {}, {}, 0, None
+        per, internal, rows, attended, median = {}, {}, None, 0, None
     total = empty_figures()
     for cid in ids:
         add_figures(total, per[cid])
-    if len(ids) > 1:
-        await _count_people_once(ids, period, total, internal)
+    if rows is not None and len(ids) > 1:
+        _count_people_once(rows, total, internal)
     report: dict[str, Any] = {
         "area": {"id": area["id"], "name": area["name"], "level": area["level"]},
         "period": period.as_dict(),

@@ -242,40 +242,52 @@ _REPORTED_STATUS = ("CASE st.rk WHEN 1 THEN 'received' WHEN 2 THEN 'attended' "
 _REPORTED_COLUMNS = {"ref_status": _REPORTED_STATUS, "ref_outcome": "st.outcome"}
 
 
-async def count_referrals(ids: list[int], period: Period) -> list[dict[str, Any]]:
-    return await _rows(
-        f"SELECT e.commune AS commune, e.service AS service, {_REPORTED_STATUS} AS status, "
-        f"st.outcome AS outcome, COUNT(*) AS n FROM entry e "
-        f"LEFT JOIN {_approved_follow_up(ids)} st ON st.referral = e.id "
-        f"WHERE {_approved(ids, 'referral')} "
-        f"GROUP BY e.commune, e.service, {_REPORTED_STATUS}, st.outcome",
+def _follow_up(ids: list[int]) -> str:
+    """Each approved referral of the period (arguments: ids, start, end, ids, start, end):
+    commune, service, its reported status and outcome, and — when an approved `attended`
+    step exists — the days from the first approved `referred` step (or the entry's date) to
+    the first approved `attended` one. One pass over the steps serves both figures."""
+    referred = "COALESCE(st.referred, e.entry_date)"
+    steps = (f"(SELECT r.referral AS referral, MAX({_STEP_RANK}) AS rk, "
+             f"MAX(CASE WHEN r.status = 'closed' THEN r.outcome END) AS outcome, "
+             f"MIN(CASE WHEN r.status = 'attended' THEN r.event_date END) AS attended, "
+             f"MIN(CASE WHEN r.status = 'referred' THEN r.event_date END) AS referred "
+             f"FROM {_steps_of(ids)} GROUP BY r.referral)")
+    return (f"SELECT e.commune AS commune, e.service AS service, {_REPORTED_STATUS} AS status, "
+            f"st.outcome AS outcome, {_days('st.attended', referred)} AS days FROM entry e "
+            f"LEFT JOIN {steps} st ON st.referral = e.id WHERE {_approved(ids, 'referral')}")
+
+
+async def count_referral_follow_up(ids: list[int], period: Period
+                                   ) -> tuple[list[dict[str, Any]], tuple[int, float | None]]:
+    """(referrals by commune, service, status and outcome; (referrals attended, median days
+    from referred to attended)) in one statement: the referrals' follow-up is read once (a
+    CTE used twice, which both engines materialise) and counted two ways — per number of days
+    the attended ones, a few hundred rows at most, the median read off those counts."""
+    null_int = "CAST(NULL AS INTEGER)"
+    null_text = "CAST(NULL AS TEXT)"
+    rows = await _rows(
+        f"WITH f AS ({_follow_up(ids)}) "
+        f"SELECT 'status' AS part, f.commune AS commune, f.service AS service, "
+        f"f.status AS status, f.outcome AS outcome, {null_int} AS days, COUNT(*) AS n "
+        f"FROM f GROUP BY f.commune, f.service, f.status, f.outcome UNION ALL "
+        f"SELECT 'days', {null_int}, {null_text}, {null_text}, {null_text}, f.days, COUNT(*) "
+        f"FROM f WHERE f.days IS NOT NULL GROUP BY f.days",
         *ids, period.start, period.end, *ids, period.start, period.end)
+    by_status = [r for r in rows if r["part"] == "status"]
+    counts = sorted((float(r["days"]), int(r["n"])) for r in rows if r["part"] == "days")
+    n = sum(k for _, k in counts)
+    return by_status, (n, _median_of_counts(counts, n) if n else None)
 
 
-def _attended_days_sql(ids: list[int]) -> str:
-    referred = "COALESCE(rf.referred, e.entry_date)"
-    return (
-        f"SELECT {_days('att.attended', referred)} AS days FROM entry e "
-        f"JOIN (SELECT r.referral AS referral, MIN(r.event_date) AS attended "
-        f"FROM {_steps_of(ids)} AND r.status = 'attended' GROUP BY r.referral) att "
-        f"ON att.referral = e.id "
-        f"LEFT JOIN (SELECT r.referral AS referral, MIN(r.event_date) AS referred "
-        f"FROM {_steps_of(ids)} AND r.status = 'referred' GROUP BY r.referral) rf "
-        f"ON rf.referral = e.id WHERE {_approved(ids, 'referral')}")
+async def count_referrals(ids: list[int], period: Period) -> list[dict[str, Any]]:
+    """Approved referrals of the period by commune, service, reported status and outcome."""
+    return (await count_referral_follow_up(ids, period))[0]
 
 
 async def median_days_to_attended(ids: list[int], period: Period) -> tuple[int, float | None]:
-    """(referrals attended, median days from referred to attended): one pass, the referrals
-    counted per number of days (a few hundred rows at most), the median read off those counts
-    (at province scale the pass costs seconds; counting, then fetching the middle, took two)."""
-    inner = _attended_days_sql(ids)
-    rows = await _rows(f"SELECT x.days AS days, COUNT(*) AS n FROM ({inner}) x "
-                       f"GROUP BY x.days ORDER BY x.days", *[*ids, period.start, period.end] * 3)
-    counts = [(float(r["days"]), int(r["n"])) for r in rows if r["days"] is not None]
-    n = sum(k for _, k in counts)
-    if n == 0:
-        return 0, None
-    return n, _median_of_counts(counts, n)
+    """(referrals attended, median days from referred to attended)."""
+    return (await count_referral_follow_up(ids, period))[1]
 
 
 def _median_of_counts(counts: list[tuple[float, int]], n: int) -> float:

@@ -7,8 +7,9 @@ category period to that time. So the first commune counts the person up to the m
 period "ends" there with the reason `transferred`), the receiving commune from the move on
 (an arrival, not a new person), and the visits each counts are its own (`e.commune`).
 
-Coverage and the post-rehab schedule are counted per person: grouped by commune for a
-commune, or once over all the communes of an area (`per_commune=False`), so a person with two
+Coverage and the post-rehab schedule are counted per person: these statements list the
+(commune, person) pairs (`list_registered`, `list_post_rehab`), and `per_person.py` counts
+them per commune and once over all the communes of an area, so that a person with two
 post-rehab spells, or who lived in two communes of the area, is one person above the commune.
 """
 
@@ -151,45 +152,16 @@ async def count_ended_periods(ids: list[int], period: Period) -> list[dict[str, 
         *ids, *args, period.start, period.end)
 
 
-def _visit_exists(states: str, alias: str) -> str:
-    d = _d()
-    return (f"EXISTS (SELECT 1 FROM entry e WHERE e.person = {alias}.person "
-            f"AND e.commune = {alias}.commune AND e.kind = 'visit' "
-            f"AND e.state IN ({states}) AND e.entry_date >= {d} AND e.entry_date <= {d})")
-
-
-def _key(per_commune: bool, alias: str) -> str:
-    return f"{alias}.commune" if per_commune else "0"
-
-
-def _group(per_commune: bool, alias: str, *more: str) -> str:
-    """GROUP BY the commune (and `more`), or — once over the area — by `more` alone."""
-    cols = ([f"{alias}.commune"] if per_commune else []) + list(more)
-    return f" GROUP BY {', '.join(cols)}" if cols else ""
-
-
-async def count_coverage(ids: list[int], period: Period, *,
-                         per_commune: bool = True) -> list[dict[str, Any]]:
-    """Registered people (in a category with the commune at some time in the period), those
-    with at least one approved visit of the commune in it, and those whose only visits are
-    still pending — per person (once over the area when `per_commune` is False)."""
+async def list_registered(ids: list[int], period: Period) -> list[dict[str, Any]]:
+    """(commune, person) of every person registered with a commune at some time in the period
+    (in a category, cut to the commune's time): who the coverage counts, per commune and once
+    over the area (`per_person.py`, with the period's visits)."""
     spells, args = _spells(ids)
     d = _d()
-    s, e = period.start, period.end
-    approved = _visit_exists("'approved'", "x")
-    pending = _visit_exists("'submitted', 'returned'", "x")
     return await _rows(
-        f"SELECT {_key(per_commune, 'y')} AS commune, COUNT(*) AS registered, "
-        f"SUM(y.v) AS visited, "
-        f"SUM(CASE WHEN y.v = 0 AND y.pd = 1 THEN 1 ELSE 0 END) AS pending_only FROM ("
-        f"SELECT {_key(per_commune, 'z')} AS commune, z.person AS person, MAX(z.v) AS v, "
-        f"MAX(z.pd) AS pd FROM (SELECT x.commune AS commune, x.person AS person, "
-        f"CASE WHEN {approved} THEN 1 ELSE 0 END AS v, "
-        f"CASE WHEN {pending} THEN 1 ELSE 0 END AS pd FROM (SELECT DISTINCT c.commune AS "
-        f"commune, c.person AS person FROM ({spells}) c WHERE c.start_date <= {d} "
-        f"AND (c.actual_end IS NULL OR c.actual_end >= {d})) x) z "
-        f"{_group(per_commune, 'z', 'z.person')}) y{_group(per_commune, 'y')}",
-        s, e, s, e, *args, e, s)
+        f"SELECT DISTINCT c.commune AS commune, c.person AS person FROM ({spells}) c "
+        f"WHERE c.start_date <= {d} AND (c.actual_end IS NULL OR c.actual_end >= {d})",
+        *args, period.end, period.start)
 
 
 def _add_days(day: str, days: str) -> str:
@@ -198,14 +170,19 @@ def _add_days(day: str, days: str) -> str:
     return f"date({day}, '+' || ({days}) || ' days')"
 
 
-async def count_post_rehab_schedule(ids: list[int], period: Period, *,
-                                    per_commune: bool = True) -> list[dict[str, Any]]:
-    """Post-rehab PEOPLE and those visited at the commune's frequency: each post-rehab spell's
-    time with the commune inside the period is cut into windows of `visit_frequency_days`
-    (the last one takes the odd days; a shorter time is one window); a person counts once,
-    however many spells (post-rehab → relapse → post-rehab) or communes, and is on schedule
-    only if every window of every spell has an approved visit of that commune. Each window is
-    one indexed EXISTS probe."""
+async def list_post_rehab(ids: list[int], period: Period) -> list[dict[str, Any]]:
+    """(commune, person, missed) of every post-rehab person of a commune in the period:
+    each post-rehab spell's time with the commune inside the period is cut into windows of
+    `visit_frequency_days` (the last one takes the odd days; a shorter time is one window);
+    `missed` is 1 when a window of any of the person's spells with that commune has no
+    approved visit of that commune. A person is counted once however many spells (post-rehab
+    → relapse → post-rehab); `per_person.py` counts them per commune and once over the area
+    (on schedule only if on schedule in every commune).
+
+    Each window is one EXISTS probe by the person's index (person, kind, state, date); the
+    commune is checked on the row found (`+e.commune`: a unary plus keeps SQLite's planner,
+    which has no statistics, from probing by the commune's index instead, which would walk
+    every visit of the commune in the window)."""
     spells, args = _spells(ids)
     d = _d()
     span_start = _greatest("c.start_date", d)
@@ -220,15 +197,13 @@ async def count_post_rehab_schedule(ids: list[int], period: Period, *,
     window_end = (f"CASE WHEN k.n = w.windows - 1 THEN w.span_end "
                   f"ELSE {_add_days('w.span_start', '(k.n + 1) * w.freq - 1')} END")
     missed = (f"EXISTS (SELECT 1 FROM k WHERE k.n < w.windows AND NOT EXISTS ("
-              f"SELECT 1 FROM entry e WHERE e.person = w.person AND e.commune = w.commune "
+              f"SELECT 1 FROM entry e WHERE e.person = w.person AND +e.commune = w.commune "
               f"AND e.kind = 'visit' AND e.state = 'approved' AND e.entry_date >= {window_start} "
               f"AND e.entry_date <= {window_end}))")
-    key = _key(per_commune, "w")
     return await _rows(
         f"WITH RECURSIVE k(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM k WHERE n < {max(1, most)}) "
-        f"SELECT {key} AS commune, COUNT(DISTINCT w.person) AS post_rehab, "
-        f"COUNT(DISTINCT w.person) - COUNT(DISTINCT CASE WHEN {missed} THEN w.person END) "
-        f"AS on_schedule FROM ("
+        f"SELECT w.commune AS commune, w.person AS person, "
+        f"MAX(CASE WHEN {missed} THEN 1 ELSE 0 END) AS missed FROM ("
         f"SELECT v.commune, v.person, v.span_start, v.span_end, v.freq, "
         f"CASE WHEN v.days / v.freq < 1 THEN 1 ELSE v.days / v.freq END AS windows FROM ("
         f"SELECT c.commune AS commune, c.person AS person, {span_start} AS span_start, "
@@ -237,5 +212,5 @@ async def count_post_rehab_schedule(ids: list[int], period: Period, *,
         f"FROM ({spells}) c JOIN area a ON a.id = c.commune "
         f"WHERE c.category = 'post_rehab' "
         f"AND c.start_date <= {d} AND (c.actual_end IS NULL OR c.actual_end >= {d})) v "
-        f"WHERE v.days > 0) w{_group(per_commune, 'w')}",
+        f"WHERE v.days > 0) w GROUP BY w.commune, w.person",
         s, e, e, e, e, s, *args, e, s)

@@ -1,10 +1,12 @@
 """The figures of the plan's tasks that officials used to count by hand: support given
 during visits by kind, methadone adherence, compulsory-rehab dossiers, outreach materials and
-topics, and every activity broken down by organisation. Each statement reads approved entries
-of the period, grouped by commune so that a roll-up is the sum of its communes.
+topics, and every activity broken down by organisation; and the visits and talks the rest of
+the report counts. Each statement is one pass over the period's entries of a kind for all the
+communes, grouped by commune (and by person and author where `per_person.py` counts people
+once over the area), so that a roll-up is the sum of its communes.
 
 The kinds of support and the topics are JSON lists of fixed codes (schema/enums.py); a code
-is matched with its quotes (`"legal"`), which both engines do on the stored text in one pass.
+is found with its quotes (`"legal"`) in the stored text, which both engines do in one pass.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from schema.enums import Support, Topic
 from server.reports.periods import Period
-from server.reports.queries import _approved, _d, _in, _rows
+from server.reports.queries import _approved, _d, _in, _pg, _rows
 
 # A dossier for compulsory rehab is recorded on a visit as this support code (schema/enums.py).
 DOSSIER = Support.compulsory_dossier.value
@@ -24,116 +26,103 @@ METHADONE_RANK = {"adherent": 1, "missed": 2, "stopped": 3}
 
 
 def _has(column: str, code: str) -> str:
-    return f"CAST(e.{column} AS TEXT) LIKE '%\"{code}\"%'"
+    """The JSON list `column` holds `code`: the quoted code found in its text (a plain
+    substring search — cheaper than LIKE's pattern match, which is most of the cost of a pass
+    over a year of visits on SQLite; the codes are fixed lower-case words)."""
+    find = "strpos({}, {})" if _pg() else "instr({}, {})"
+    return find.format(f"CAST(e.{column} AS TEXT)", f"'\"{code}\"'") + " > 0"
 
 
-def _by(per_commune: bool, alias: str, *more: str) -> tuple[str, str]:
-    """(the commune column, the GROUP BY clause) of a statement counted per commune, or — once
-    over the area, `per_commune` False — as one commune 0 grouped by `more` alone."""
-    cols = ([f"{alias}.commune"] if per_commune else []) + list(more)
-    return (f"{alias}.commune" if per_commune else "0",
-            f" GROUP BY {', '.join(cols)}" if cols else "")
+def _user_org(rows: str) -> str:
+    """`rows` (a subquery with an `author` column) with the author's user id (`uid`, NULL if
+    the user is gone) and organisation code (`org`)."""
+    return (f"SELECT g.*, u.id AS uid, o.code AS org FROM ({rows}) g "
+            f"LEFT JOIN app_user u ON u.id = g.author "
+            f"LEFT JOIN organisation o ON o.id = u.organisation")
 
 
-async def count_support(ids: list[int], period: Period, *,
-                        per_commune: bool = True) -> list[dict[str, Any]]:
-    """Approved visits (and distinct people) with each kind of support, and dossiers.
+async def count_visits_by_person(ids: list[int], period: Period) -> list[dict[str, Any]]:
+    """The period's approved visits in ONE pass, per commune, person and author: how many,
+    with each kind of support (and the dossier), with any support, noting methadone (and the
+    worst note), and noting suspected / confirmed drug use; with the author's organisation.
 
-    Three levels, so that each code is matched once per distinct support list of a person
-    (not once per visit) and people are counted without COUNT(DISTINCT …) per code: the
-    visits by (commune, person, support list), then per person, then per commune — or, with
-    `per_commune` False, once over the area (a person who moved between two of its communes
-    is one person)."""
-    e_key, e_group = _by(per_commune, "e", "e.person", "CAST(e.support AS TEXT)")
-    g_key, g_group = _by(per_commune, "g", "g.person")
-    x_key, x_group = _by(per_commune, "x")
-    per_person = []
-    per_area = []
-    for code in (*SUPPORT_KINDS, DOSSIER):
-        per_person.append(f"SUM(CASE WHEN g.s LIKE '%\"{code}\"%' THEN g.n ELSE 0 END) "
-                          f"AS v_{code}")
-        per_area.append(f"SUM(x.v_{code}) AS v_{code}, "
-                           f"SUM(CASE WHEN x.v_{code} > 0 THEN 1 ELSE 0 END) AS p_{code}")
-    # A list with any kind of support: not empty, and not only the dossier.
-    some = "g.s IS NOT NULL AND g.s NOT IN ('[]', '[\"compulsory_dossier\"]')"
-    return await _rows(
-        f"SELECT {x_key} AS commune, {', '.join(per_area)}, SUM(x.v_any) AS v_any, "
-        f"SUM(CASE WHEN x.v_any > 0 THEN 1 ELSE 0 END) AS p_any FROM ("
-        f"SELECT {g_key} AS commune, g.person AS person, {', '.join(per_person)}, "
-        f"SUM(CASE WHEN {some} THEN g.n ELSE 0 END) AS v_any FROM ("
-        f"SELECT {e_key} AS commune, e.person AS person, CAST(e.support AS TEXT) AS s, "
-        f"COUNT(*) AS n FROM entry e WHERE {_approved(ids, 'visit')}{e_group}) g"
-        f"{g_group}) x{x_group}",
-        *ids, period.start, period.end)
-
-
-async def count_methadone(ids: list[int], period: Period, *,
-                          per_commune: bool = True) -> list[dict[str, Any]]:
-    """People on methadone (a visit noting their adherence) by the worst note of the period:
-    every dose taken, missed doses, stopped treatment; and the visits noting each. Per
-    commune, or once over the area (`per_commune` False: the worst note of all its communes)."""
-    e_key, e_group = _by(per_commune, "e", "e.person")
-    x_key, x_group = _by(per_commune, "x", "x.worst")
+    Every figure counted from visits is derived from these rows (`per_person.py`): per
+    commune, and once over the area for the figures counted per person — a pass over a
+    year of the province's visits costs seconds, so it is made once, not once per figure and
+    again per area. A code is matched in the support list's text with its quotes."""
     rank = "CASE e.methadone " + " ".join(
         f"WHEN '{k}' THEN {v}" for k, v in METHADONE_RANK.items()) + " ELSE 0 END"
+    support = [f"SUM(CASE WHEN {_has('support', code)} THEN 1 ELSE 0 END) AS v_{code}"
+               for code in (*SUPPORT_KINDS, DOSSIER)]
+    # A list with any kind of support: not empty, and not only the dossier.
+    some = ("e.support IS NOT NULL AND CAST(e.support AS TEXT) "
+            "NOT IN ('[]', '[\"compulsory_dossier\"]')")
+    on_methadone = "e.methadone IN ('adherent', 'missed', 'stopped')"
+    signs = [f"SUM(CASE WHEN e.drug_signs = '{s}' THEN 1 ELSE 0 END) AS {s}"
+             for s in ("suspected", "confirmed")]
+    rows = (f"SELECT e.commune AS commune, e.person AS person, e.author AS author, "
+            f"COUNT(*) AS n, {', '.join(support)}, "
+            f"SUM(CASE WHEN {some} THEN 1 ELSE 0 END) AS v_any, "
+            f"MAX(CASE WHEN {on_methadone} THEN {rank} ELSE 0 END) AS worst, "
+            f"SUM(CASE WHEN {on_methadone} THEN 1 ELSE 0 END) AS methadone, "
+            f"{', '.join(signs)} FROM entry e WHERE {_approved(ids, 'visit')} "
+            f"GROUP BY e.commune, e.person, e.author")
+    return await _rows(_user_org(rows), *ids, period.start, period.end)
+
+
+async def count_pending_visits(ids: list[int], period: Period) -> list[dict[str, Any]]:
+    """Visits of the period waiting for review (submitted or returned), per commune and
+    person."""
+    d = _d()
     return await _rows(
-        f"SELECT {x_key} AS commune, x.worst AS worst, COUNT(*) AS people, "
-        f"SUM(x.visits) AS visits FROM (SELECT {e_key} AS commune, e.person AS person, "
-        f"MAX({rank}) AS worst, COUNT(*) AS visits FROM entry e "
-        f"WHERE {_approved(ids, 'visit')} AND e.methadone IN ('adherent', 'missed', 'stopped')"
-        f"{e_group}) x{x_group}",
+        f"SELECT e.commune AS commune, e.person AS person, COUNT(*) AS n FROM entry e "
+        f"WHERE e.commune IN ({_in(ids)}) AND e.kind = 'visit' "
+        f"AND e.state IN ('submitted', 'returned') AND e.entry_date >= {d} "
+        f"AND e.entry_date <= {d} GROUP BY e.commune, e.person",
         *ids, period.start, period.end)
 
 
-async def count_materials_and_topics(ids: list[int], period: Period) -> list[dict[str, Any]]:
-    """Materials distributed by the session's format, and sessions and attendees per topic."""
-    cols = [f"SUM(CASE WHEN {_has('topics', t)} THEN 1 ELSE 0 END) AS s_{t}, "
-            f"SUM(CASE WHEN {_has('topics', t)} THEN COALESCE(e.attendees_total, 0) ELSE 0 END) "
-            f"AS a_{t}" for t in TOPICS]
+async def count_talks_and_referrals_by_author(ids: list[int], period: Period
+                                              ) -> list[dict[str, Any]]:
+    """Talks and referrals of the period per commune, kind, author and review state (approved
+    or pending: submitted, returned), a talk also per organising organisation, with the
+    talks' attendees and the author's organisation: the activity, pending and by-organisation
+    figures of talks and referrals (visits' come with `count_visits_by_person`)."""
+    d = _d()
+    approved = "CASE WHEN e.state = 'approved' THEN 1 ELSE 0 END"
+    organiser = f"CASE WHEN e.kind = 'talk' THEN e.organisation ELSE {_null_int()} END"
+    rows = (f"SELECT e.commune AS commune, e.kind AS kind, e.author AS author, "
+            f"{approved} AS approved, {organiser} AS organiser, COUNT(*) AS n, "
+            f"SUM(COALESCE(e.attendees_total, 0)) AS attendees FROM entry e "
+            f"WHERE e.commune IN ({_in(ids)}) AND e.kind IN ('talk', 'referral') "
+            f"AND e.state IN ('approved', 'submitted', 'returned') "
+            f"AND e.entry_date >= {d} AND e.entry_date <= {d} "
+            f"GROUP BY e.commune, e.kind, e.author, {approved}, {organiser}")
     return await _rows(
-        f"SELECT e.commune AS commune, e.format AS format, "
+        f"SELECT g.*, u.id AS uid, o.code AS org FROM ({rows}) g "
+        f"LEFT JOIN app_user u ON u.id = g.author "
+        f"LEFT JOIN organisation o ON o.id = COALESCE(g.organiser, u.organisation)",
+        *ids, period.start, period.end)
+
+
+async def count_talks(ids: list[int], period: Period) -> list[dict[str, Any]]:
+    """Approved talks by commune, setting and format: sessions, attendees, materials
+    distributed (and the sessions that distributed any), and sessions and attendees per
+    topic — one pass over the period's talks."""
+    topics = [f"SUM(CASE WHEN {_has('topics', t)} THEN 1 ELSE 0 END) AS s_{t}, "
+              f"SUM(CASE WHEN {_has('topics', t)} THEN COALESCE(e.attendees_total, 0) "
+              f"ELSE 0 END) AS a_{t}" for t in TOPICS]
+    return await _rows(
+        f"SELECT e.commune AS commune, e.setting AS setting, e.format AS format, "
+        f"COUNT(*) AS n, SUM(COALESCE(e.attendees_total, 0)) AS total, "
+        f"SUM(COALESCE(e.attendees_women, 0)) AS women, "
+        f"SUM(COALESCE(e.attendees_under30, 0)) AS under30, "
+        f"SUM(COALESCE(e.attendees_students, 0)) AS students, "
         f"SUM(COALESCE(e.materials, 0)) AS materials, "
         f"SUM(CASE WHEN COALESCE(e.materials, 0) > 0 THEN 1 ELSE 0 END) AS with_materials, "
-        f"{', '.join(cols)} FROM entry e WHERE {_approved(ids, 'talk')} "
-        f"GROUP BY e.commune, e.format", *ids, period.start, period.end)
-
-
-async def count_by_organisation(ids: list[int], period: Period) -> list[dict[str, Any]]:
-    """Approved visits, talks (and their attendees) and referrals by organisation: a talk's
-    organising organisation, else — and for visits and referrals — the author's. Entries are
-    first grouped by author (visits and referrals read from the report index alone), then the
-    few groups are joined to users and organisations."""
-    d = _d()
-    in_ids = _in(ids)
-    return await _rows(
-        f"SELECT g.commune AS commune, o.code AS org, g.kind AS kind, SUM(g.n) AS n, "
-        f"SUM(g.attendees) AS attendees FROM ("
-        f"SELECT e.commune AS commune, e.kind AS kind, e.author AS author, "
-        f"{_null_int()} AS organisation, COUNT(*) AS n, 0 AS attendees FROM entry e "
-        f"WHERE e.commune IN ({in_ids}) AND e.kind IN ('visit', 'referral') "
-        f"AND e.state = 'approved' AND e.entry_date >= {d} AND e.entry_date <= {d} "
-        f"GROUP BY e.commune, e.kind, e.author UNION ALL "
-        f"SELECT e.commune, e.kind, e.author, e.organisation, COUNT(*), "
-        f"SUM(COALESCE(e.attendees_total, 0)) FROM entry e WHERE {_approved(ids, 'talk')} "
-        f"GROUP BY e.commune, e.kind, e.author, e.organisation) g "
-        f"JOIN app_user u ON u.id = g.author "
-        f"LEFT JOIN organisation o ON o.id = COALESCE(g.organisation, u.organisation) "
-        f"GROUP BY g.commune, o.code, g.kind",
-        *ids, period.start, period.end, *ids, period.start, period.end)
+        f"{', '.join(topics)} FROM entry e WHERE {_approved(ids, 'talk')} "
+        f"GROUP BY e.commune, e.setting, e.format", *ids, period.start, period.end)
 
 
 def _null_int() -> str:
     return "CAST(NULL AS INTEGER)"
-
-
-async def count_relapse_people(ids: list[int], period: Period) -> dict[str, int]:
-    """People with an approved visit noting suspected / confirmed drug use, once over the
-    area (the per-commune figures come with the entries' pass, `queries.count_entries`)."""
-    rows = await _rows(
-        f"SELECT COUNT(DISTINCT CASE WHEN e.drug_signs = 'suspected' THEN e.person END) "
-        f"AS suspected_people, "
-        f"COUNT(DISTINCT CASE WHEN e.drug_signs = 'confirmed' THEN e.person END) "
-        f"AS confirmed_people FROM entry e WHERE {_approved(ids, 'visit')} "
-        f"AND e.drug_signs IN ('suspected', 'confirmed')", *ids, period.start, period.end)
-    row = rows[0] if rows else {}
-    return {k: int(row.get(k) or 0) for k in ("suspected_people", "confirmed_people")}

@@ -43,6 +43,10 @@ from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionTy
 PRAGMAS = (
     "PRAGMA foreign_keys = 1",
     "PRAGMA synchronous = NORMAL",
+    # Reads through a memory map instead of read() calls into SQLite's page cache: a report's
+    # pass over a year of a province's visits spent ~25% of its CPU copying pages (measured:
+    # 7.8 → 5.8 s of statements). Address space only; WAL and several processes are fine.
+    "PRAGMA mmap_size = 1073741824",
 )
 # Read connections kept at most; a few are enough for a process that runs on one core.
 READERS = 3
@@ -210,6 +214,8 @@ class KeptSQLiteEngine(SQLiteEngine):
             # Never wait on the loop's thread: a busy file (rare for a read in WAL mode: a
             # recovery, a checkpoint that truncates) sends the read to a reader instead.
             connection.execute("PRAGMA busy_timeout = 0")
+            for pragma in PRAGMAS:
+                connection.execute(pragma)
             self._inline = connection
         return self._inline
 

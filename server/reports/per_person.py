@@ -81,19 +81,30 @@ def schedule(post_rehab: list[dict[str, Any]], *, per_commune: bool = True
 def support(visits: list[dict[str, Any]], *, per_commune: bool = True) -> list[dict[str, Any]]:
     """Approved visits with each kind of support (and dossiers, and any support), and the
     people with at least one such visit."""
-    people: dict[tuple[int, Any], dict[str, int]] = {}
+    # Tens of thousands of rows at province scale, each with ten counts: the loop touches a
+    # count only when it is not zero (most are) and keeps a person's counts in a list.
+    codes = (*CODES, "any")
+    columns = tuple(enumerate(f"v_{code}" for code in codes))
+    people: dict[tuple[int, Any], list[int]] = {}
     for r in visits:
-        p = people.setdefault(_key(r, per_commune), dict.fromkeys((*CODES, "any"), 0))
-        for code in CODES:
-            p[code] += _int(r[f"v_{code}"])
-        p["any"] += _int(r["v_any"])
+        key = (_int(r["commune"]) if per_commune else 0, r["person"])
+        p = people.get(key)
+        if p is None:
+            p = people[key] = [0] * len(codes)
+        for i, column in columns:
+            n = r[column]
+            if n:
+                p[i] += int(n)
     out: dict[int, dict[str, Any]] = {}
     for (commune, _person), p in people.items():
-        row = out.setdefault(commune, {"commune": commune, **{
-            f"{x}_{code}": 0 for code in (*CODES, "any") for x in ("v", "p")}})
-        for code in (*CODES, "any"):
-            row[f"v_{code}"] += p[code]
-            row[f"p_{code}"] += int(p[code] > 0)
+        row = out.get(commune)
+        if row is None:
+            row = out[commune] = {"commune": commune, **{
+                f"{x}_{code}": 0 for code in codes for x in ("v", "p")}}
+        for code, n in zip(codes, p, strict=True):
+            if n:
+                row[f"v_{code}"] += n
+                row[f"p_{code}"] += 1
     return list(out.values())
 
 

@@ -41,8 +41,8 @@ async def counselling_figures(commune_ids: list[int], start: dt.date,
     """The figures of the communes together."""
     ids = list(commune_ids) or [0]
     rows, pending = await _read(ids, start, end)
-    return _figures([r for cid in ids for r in rows[cid]],
-                          sum(pending.values()), end, await _completed(rows))
+    return _figures([r for cid in ids for r in rows[cid]], sum(pending.values()), end,
+                    await _completed(rows))
 
 
 async def counselling_figures_by_commune(commune_ids: list[int], start: dt.date,
@@ -98,14 +98,12 @@ async def _completed(rows: dict[int, list[dict[str, Any]]]) -> set[Any]:
 
 
 def _figures(rows: list[dict[str, Any]], pending: int, end: dt.date,
-                   completed_ids: set[Any]) -> dict[str, Any]:
+             completed_ids: set[Any]) -> dict[str, Any]:
     by_channel = {c.value: 0 for c in Channel}
     by_asker = {a.value: 0 for a in Asker}
     by_topic = {t.value: 0 for t in CounselTopic}
     by_action = {a.value: 0 for a in CounselAction}
-    made = 0
-    linked: list[Any] = []
-    needed = still_open = 0
+    made = needed = still_open = 0
     for r in rows:
         by_channel[r["channel"]] = by_channel.get(r["channel"], 0) + 1
         by_asker[r["asker"]] = by_asker.get(r["asker"], 0) + 1
@@ -116,13 +114,12 @@ def _figures(rows: list[dict[str, Any]], pending: int, end: dt.date,
             by_action[code] = by_action.get(code, 0) + 1
         if "referral" in actions:
             made += 1
-            if r["referral"] is not None:
-                linked.append(r["referral"])
         if r["follow_up"]:
             needed += 1
             closed = r["follow_up_closed_on"]
             if closed is None or closed > end:
                 still_open += 1
+    linked = _linked(rows)
     completed = len(set(linked) & completed_ids)
     return {
         "contacts": len(rows),

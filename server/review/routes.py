@@ -10,6 +10,7 @@ API clients (`Accept: application/json`: 200, or 409/403/422 with a translated `
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -68,24 +69,33 @@ async def _queue_context(request: Request, user: SignedIn) -> dict[str, Any]:
             **choices, **labels()}
 
 
+def _row_text(rows: Iterable[dict[str, Any]], kind_text: Callable[[Any], str],
+              day: Callable[[Any], str], *, waiting: bool = False) -> None:
+    """The kind and day of each row of a review list; for an entry waiting for review also who
+    sent it and when it came. `kind_text` and `day` are `server.rowtext.once` functions, one per
+    request: formatting cells in the template (a `_()` and a filter per cell) was most of a
+    list page."""
+    by, received = _("by %(name)s"), _("received %(date)s")
+    for e in rows:
+        e["kind_text"], e["day"] = kind_text(e["kind"]), day(e["entry_date"])
+        if waiting:
+            e["by_text"] = by % {"name": e["author_name"]}
+            e["received_text"] = received % {"date": day(e["received_at"])}
+
+
 def _queue_rows_text(rows: list[dict[str, Any]], user_id: int, overdue_before: Any) -> None:
-    """Each queue row's text, made here once per distinct value (server.rowtext):
-    formatting cells in the template (a `_()` and a filter per cell) was most of the page."""
-    kind_text, day = once(kind_label), once(date)
+    """Each queue row's text, made here once per distinct value (server.rowtext)."""
+    _row_text(rows, once(kind_label), once(date), waiting=True)
     status, outcome = once(lambda v: show_value(v, "ref_status")), \
         once(lambda v: show_value(v, "ref_outcome"))
-    by, received = _("by %(name)s"), _("received %(date)s")
     corrected = _("corrected, version %(v)s")
     for e in rows:
-        text = kind_text(e["kind"])
         step = ""
         if e["kind"] == "referral_status":
             step = status(e["ref_status"])
             if e["ref_outcome"]:
                 step += f" ({outcome(e['ref_outcome'])})"
-        e["kind_text"], e["step_text"], e["day"] = text, step, day(e["entry_date"])
-        e["by_text"] = by % {"name": e["author_name"]}
-        e["received_text"] = received % {"date": day(e["received_at"])}
+        e["step_text"] = step
         e["overdue"] = e["received_at"] < overdue_before
         e["corrected_text"] = corrected % {"v": e["version"]} if e["version"] > 1 else ""
         e["own"] = e["author"] == user_id
@@ -250,14 +260,11 @@ async def reopen(request: Request, user: SignedIn, entry_id: FromPath[Any],
 async def notifications(request: Request, user: SignedIn) -> Template:
     context = await queries.list_notifications(user)
     kind_text, day = once(kind_label), once(date)
-    by, received = _("by %(name)s"), _("received %(date)s")
-    for e in (*context["returned"], *context["rejected"]):
-        e["kind_text"], e["day"] = kind_text(e["kind"]), day(e["entry_date"])
+    reviewed = (*context["returned"], *context["rejected"])
+    _row_text(reviewed, kind_text, day)
+    for e in reviewed:
         e["reviewed_day"] = day(e["reviewed_at"]) if e["reviewed_at"] else ""
-    for e in context["overdue"]:
-        e["kind_text"], e["day"] = kind_text(e["kind"]), day(e["entry_date"])
-        e["by_text"] = by % {"name": e["author_name"]}
-        e["received_text"] = received % {"date": day(e["received_at"])}
+    _row_text(context["overdue"], kind_text, day, waiting=True)
     response = page(request, "review/notifications.html", **context, **labels())
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -40,6 +40,11 @@ from piccolo.engine import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
+from server import sqlconv
+
+# Column values converted without Piccolo's wrappers (same values; see server/sqlconv.py).
+sqlconv.install()
+
 PRAGMAS = (
     "PRAGMA foreign_keys = 1",
     "PRAGMA synchronous = NORMAL",

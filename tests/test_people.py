@@ -358,6 +358,38 @@ def test_pagination_and_htmx_fragment(world, as_user):
     assert "<html" not in second.text and "HX-Request" in second.headers["vary"]
 
 
+def test_register_total_is_every_match_on_every_page(world):
+    """The register's page and its total come from one statement (a window count): the
+    total is every matching person whatever the page — past the last page too, where no row
+    carries it — and 0 when nobody matches."""
+    from server.people.queries import PeopleFilter, list_people
+
+    A = world["A"]
+    for i in range(30):
+        run(make_person(A, name=f"Người Số {i:02d}", code=f"HK-{i:04d}",
+                        status="ended" if i % 7 == 0 else "active"))
+    run(make_person(world["B"], name="Người Số 99"))
+
+    def page(**kw):
+        rows, total = run(list_people(A, PeopleFilter(**kw)))
+        return [r["code"] for r in rows], total
+
+    first, total = page(sort="code", status="")
+    assert total == 30 and first == [f"HK-{i:04d}" for i in range(25)]
+    assert page(sort="code", status="", page="2") == ([f"HK-{i:04d}" for i in range(25, 30)],
+                                                      30)
+    assert page(sort="code", status="", page="3") == ([], 30)
+    assert page(sort="code", status="active")[1] == 25
+    assert page(sort="code", status="ended") == ([f"HK-{i:04d}" for i in range(0, 30, 7)], 5)
+    # "2" starts a word of the name or is part of the code: active 2, 12, 20, 22-27, 29.
+    assert page(q="so 2")[1] == 10
+    assert page(q="không ai") == ([], 0)
+    assert page(q="không ai", page="2") == ([], 0)
+    # The count alone (limit 0, its own statement) gives the same figures.
+    assert run(list_people(A, PeopleFilter(status=""), limit=0)) == ([], 30)
+    assert run(list_people(A, PeopleFilter(q="so 2"), limit=0)) == ([], 10)
+
+
 # ---------------------------------------------------------------- due and overdue
 
 

@@ -67,8 +67,9 @@ PAGES = {
     # session, person (is the user on their team? their due row with the visit frequency),
     # audit of the read (BEGIN, last hash, INSERT, COMMIT), periods, team
     "person page": ("bob", "/people/{person}", 8 + AUDIT_LOCK),
-    # session, villages + supporters + visit frequency (one UNION ALL), count, page
-    "people register with a search": ("alice", "/people?q=thu&sort=name", 4),
+    # session, villages + supporters + visit frequency (one UNION ALL), the page with its
+    # total (a window count)
+    "people register with a search": ("alice", "/people?q=thu&sort=name", 3),
     # session, visit frequency (records), caseload (with the visit frequency)
     "visit form": ("bob", "/visits/new", 3),
     # session, queue, villages + authors + overdue setting (one UNION ALL)

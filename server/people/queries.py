@@ -110,9 +110,10 @@ _ORDER = {
 }
 
 
-def _where(commune_id: int, f: PeopleFilter, freq: int, on_team_of: int | None) -> \
-        tuple[str, list[Any]]:
-    """The filtered register as SQL (a derived table `x`) and its arguments."""
+def _where(commune_id: int, f: PeopleFilter, freq: int, on_team_of: int | None,
+           columns: str = "*") -> tuple[str, list[Any]]:
+    """The filtered register as SQL (a derived table `x`, `columns` of it) and its
+    arguments."""
     people: list[str] = []  # on the person's own columns: inside the register (_base)
     args: list[Any] = [commune_id, commune_id]
     for word in fold(f.q).replace("%", " ").replace("_", " ").split()[:6]:
@@ -145,7 +146,7 @@ def _where(commune_id: int, f: PeopleFilter, freq: int, on_team_of: int | None) 
         args.append(now + dt.timedelta(days=DUE_SOON_DAYS - freq))
     where = " AND ".join(clauses) or "1 = 1"
     inside = "".join(f" AND {c}" for c in people)
-    return f"SELECT * FROM ({_base(inside)}) x WHERE {where}", args
+    return f"SELECT {columns} FROM ({_base(inside)}) x WHERE {where}", args
 
 
 def _decorate(row: dict[str, Any], freq: int, now: dt.date) -> dict[str, Any]:
@@ -175,17 +176,33 @@ async def list_people(commune_id: int, f: PeopleFilter, *, limit: int = PAGE_SIZ
         freq = await get_visit_frequency(commune_id)
     sql, args = _where(commune_id, f, freq, on_team_of)
     total = -1
-    if with_count:
-        count = await Person.raw(f"SELECT COUNT(*) AS n FROM ({sql}) c", *args)
-        total = int(count[0]["n"])
+    if limit == 0 and with_count:
+        return [], await _count_people(sql, args)
     if limit == 0:
         return [], total
     order = _ORDER.get(f.sort, _ORDER["due"])
     offset = (f.page_no - 1) * limit
+    counted = sql
+    if with_count:
+        # The page and the number of matching people in one statement: a window's count is
+        # taken over every row that passes the filters, before ORDER BY and LIMIT (one round
+        # trip fewer for the register; on PostgreSQL each is ~0.4 ms of CPU).
+        sql, args = _where(commune_id, f, freq, on_team_of,
+                           "x.*, COUNT(*) OVER () AS register_total")
     rows = await Person.raw(f"{sql} ORDER BY {order} LIMIT {int(limit)} OFFSET {int(offset)}",
                             *args)
+    if with_count:
+        for r in rows:
+            total = int(r.pop("register_total"))
+        if not rows:  # past the last page, or nobody matches: the count alone
+            total = 0 if offset == 0 else await _count_people(counted, args)
     now = today()
     return [_decorate(r, freq, now) for r in rows], total
+
+
+async def _count_people(sql: str, args: list[Any]) -> int:
+    count = await Person.raw(f"SELECT COUNT(*) AS n FROM ({sql}) c", *args)
+    return int(count[0]["n"])
 
 
 async def count_due(commune_id: int) -> dict[str, int]:

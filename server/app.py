@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -63,8 +64,35 @@ ROUTES = (auth_routes, areas_routes, people_routes, people_io_routes, people_tra
           privacy_routes)
 
 
+# Every attribute of a plain dict (its methods and object's): `row.items` in a template is the
+# method, as Jinja's own lookup gives it.
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+def _fast_getattr(env: Environment) -> Callable[[Any, str], Any]:
+    """Jinja's `obj.name`, the same answer in fewer steps for the rows our queries return.
+
+    Jinja tries `getattr(obj, name)` first and `obj[name]` after: on a dict row, `p.full_name`
+    raises and catches an AttributeError before the key is read — ~10 µs each, a few hundred
+    per page (the volunteer home's 21 caseload rows read ~350). For a plain dict whose class has
+    no such attribute, getattr can only fail, so the key is read at once; anything else takes
+    Jinja's own path."""
+    generic = env.getattr
+
+    def getattr_(obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return env.undefined(obj=obj, name=attribute)
+        return generic(obj, attribute)
+
+    return getattr_
+
+
 def _configure_jinja(engine: JinjaTemplateEngine) -> None:
     env: Environment = engine.engine
+    env.getattr = _fast_getattr(env)  # type: ignore[method-assign,assignment]
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(web.template_globals())

@@ -358,6 +358,38 @@ def test_pagination_and_htmx_fragment(world, as_user):
     assert "<html" not in second.text and "HX-Request" in second.headers["vary"]
 
 
+def test_register_total_is_every_match_on_every_page(world):
+    """The register's page and its total come from one statement (a window count): the
+    total is every matching person whatever the page — past the last page too, where no row
+    carries it — and 0 when nobody matches."""
+    from server.people.queries import PeopleFilter, list_people
+
+    A = world["A"]
+    for i in range(30):
+        run(make_person(A, name=f"Người Số {i:02d}", code=f"HK-{i:04d}",
+                        status="ended" if i % 7 == 0 else "active"))
+    run(make_person(world["B"], name="Người Số 99"))
+
+    def page(**kw):
+        rows, total = run(list_people(A, PeopleFilter(**kw)))
+        return [r["code"] for r in rows], total
+
+    first, total = page(sort="code", status="")
+    assert total == 30 and first == [f"HK-{i:04d}" for i in range(25)]
+    assert page(sort="code", status="", page="2") == ([f"HK-{i:04d}" for i in range(25, 30)],
+                                                      30)
+    assert page(sort="code", status="", page="3") == ([], 30)
+    assert page(sort="code", status="active")[1] == 25
+    assert page(sort="code", status="ended") == ([f"HK-{i:04d}" for i in range(0, 30, 7)], 5)
+    # "2" starts a word of the name or is part of the code: active 2, 12, 20, 22-27, 29.
+    assert page(q="so 2")[1] == 10
+    assert page(q="không ai") == ([], 0)
+    assert page(q="không ai", page="2") == ([], 0)
+    # The count alone (limit 0, its own statement) gives the same figures.
+    assert run(list_people(A, PeopleFilter(status=""), limit=0)) == ([], 30)
+    assert run(list_people(A, PeopleFilter(q="so 2"), limit=0)) == ([], 10)
+
+
 # ---------------------------------------------------------------- due and overdue
 
 
@@ -417,6 +449,48 @@ def test_due_and_overdue_from_last_visit(world, as_user):
     r = as_user(world["bob"]).get("/api/v1/me/caseload").json()["people"]
     assert r[0]["id"] == never_old
     assert r[0]["due_date"] == (today - days(90) + days(60)).isoformat()
+
+
+def test_person_page_reads_the_person_and_due_row_as_the_two_loaders_do(world):
+    """The person page reads the person and their due row in one statement
+    (get_person_with_due): the same two dicts as get_person_for and get_due_for, and a 404 on
+    the same terms — another commune's person, a volunteer off the team, an unknown id."""
+    from server.errors import NotFound
+    from server.people.queries import get_due_for, get_person_for, get_person_with_due
+    from server.web import CurrentUser
+
+    A, B, bob, today = world["A"], world["B"], world["bob"], _today()
+    days = dt.timedelta
+    village = world["villages"]["HK"][0]
+    people = [run(make_person(A, village=village, team=[bob], start=today - days(ago)))
+              for ago in (5, 90, 200)]
+    run(make_entry("visit", commune=A, author=bob, person=people[2], state="approved",
+                   entry_date=today - days(25)))
+    run(make_entry("visit", commune=A, author=bob, person=people[2], state="returned",
+                   entry_date=today - days(2)))
+    people.append(run(make_person(A, village=village, team=[bob], status="ended")))
+    off_team = run(make_person(A, village=village, start=today - days(40)))
+    elsewhere = run(make_person(B, start=today - days(40)))
+
+    def user(key, role):
+        return CurrentUser(id=world[key], role=role, name="", area_id=A, area_name="",
+                           area_level="commune")
+
+    def outcome(coroutine):
+        try:
+            return run(coroutine)
+        except NotFound:
+            return "404"
+
+    for u in (user("bob", "volunteer"), user("alice", "official")):
+        for pid in (*people, off_team, elsewhere, 10**9):
+            two = outcome(get_person_for(u, pid))
+            if two != "404":
+                two = (two, run(get_due_for(u, pid)))
+            assert outcome(get_person_with_due(u, pid)) == two, (u.role, pid)
+    official = user("alice", "official")
+    assert run(get_person_with_due(official, off_team))[1]["due_state"] == "overdue"
+    assert run(get_person_with_due(official, people[2]))[1]["last_visit"] == today - days(25)
 
 
 def test_demo_people_load(world):

@@ -59,18 +59,19 @@ AUDIT_LOCK = 1 if IS_PG else 0
 
 # name → (who, url, statements). Every signed-in request starts with the session's row.
 PAGES = {
-    # session, visit frequency, caseload, counts by state, returned, rejected, the two
-    # optional cards' "may this user record trainings / counselling?"
-    "volunteer home": ("bob", "/", 8),
-    # session, visit frequency, caseload
-    "caseload API": ("bob", "/api/v1/me/caseload", 3),
-    # session, person (and is the user on their team?), audit of the read (BEGIN, last hash,
-    # INSERT, COMMIT), due (with the visit frequency), periods, team
-    "person page": ("bob", "/people/{person}", 9 + AUDIT_LOCK),
-    # session, villages + supporters + visit frequency (one UNION ALL), count, page
-    "people register with a search": ("alice", "/people?q=thu&sort=name", 4),
-    # session, visit frequency (records, then the caseload's own), caseload
-    "visit form": ("bob", "/visits/new", 4),
+    # session, caseload (with the visit frequency), counts by state, returned, rejected, the
+    # two optional cards' "may this user record trainings / counselling?"
+    "volunteer home": ("bob", "/", 7),
+    # session, caseload (with the visit frequency)
+    "caseload API": ("bob", "/api/v1/me/caseload", 2),
+    # session, person (is the user on their team? their due row with the visit frequency),
+    # audit of the read (BEGIN, last hash, INSERT, COMMIT), periods, team
+    "person page": ("bob", "/people/{person}", 8 + AUDIT_LOCK),
+    # session, villages + supporters + visit frequency (one UNION ALL), the page with its
+    # total (a window count)
+    "people register with a search": ("alice", "/people?q=thu&sort=name", 3),
+    # session, visit frequency (records), caseload (with the visit frequency)
+    "visit form": ("bob", "/visits/new", 3),
     # session, queue, villages + authors + overdue setting (one UNION ALL)
     "review queue": ("alice", "/review", 3),
     "entries list": ("bob", "/entries", 2),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from server.areas.tables import Area
+from server.records.tables import Entry
 from server.review import queries
 from server.web import CurrentUser
 from tests.conftest import run
@@ -101,3 +102,30 @@ def test_home_pages_show_the_review_blocks(world, as_user):
     bob = as_user(world["bob"]).get("/").text
     assert "Sửa lại nguy cơ." in bob
     assert "Sửa lại nguy cơ." not in as_user(world["carol"]).get("/").text
+
+
+def test_the_volunteer_home_lists_what_notifications_list_as_rejected(world, as_user):
+    """The home's "Rejected recently" card reads only the rejected entries
+    (list_recent_rejections): the same rows, in the same order, as the notifications'
+    `rejected` list — not a returned one, not one rejected before the notice period, not
+    another volunteer's."""
+    official = me(world, "alice", "official")
+    for days, comment in ((1, "Trùng lặp một."), (4, "Trùng lặp hai."), (9, "Sai ngày.")):
+        gone = entry(world)
+        run(queries.reject_entry(official, gone, 1, comment))
+        run(Entry.update({Entry.reviewed_at: NOW - dt.timedelta(days=days)})
+            .where(Entry.id == gone))
+    entry(world, state="rejected", reviewed_at=NOW - dt.timedelta(days=30), review_comment="Cũ")
+    back = entry(world)
+    run(queries.return_entry(official, back, 1, "Bổ sung."))
+    entry(world, author="carol", state="rejected", reviewed_at=NOW, review_comment="Của Carol")
+    bob = me(world, "bob")
+    rejected = run(queries.list_recent_rejections(bob))
+    assert rejected == run(queries.list_notifications(bob))["rejected"]
+    assert [r["review_comment"] for r in rejected] == [
+        "Trùng lặp một.", "Trùng lặp hai.", "Sai ngày."]
+    home = as_user(world["bob"]).get("/").text
+    card = home[home.index('id="review-home"'):]
+    card = card[:card.index("</section>")]
+    assert "Trùng lặp một." in card and "Sai ngày." in card
+    assert "Cũ" not in card and "Của Carol" not in card and "Bổ sung." not in card

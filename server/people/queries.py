@@ -54,8 +54,10 @@ def _as_date(value: Any) -> dt.date | None:
 
 
 async def get_visit_frequency(commune_id: int) -> int:
-    row = await Area.select(Area.visit_frequency_days).where(Area.id == commune_id).first()
-    return int(row["visit_frequency_days"]) if row and row["visit_frequency_days"] else 30
+    # Raw SQL, built once: the register and the official's home run it on every view.
+    rows = await Area.raw("SELECT visit_frequency_days FROM area WHERE id = {}", commune_id)
+    days = rows[0]["visit_frequency_days"] if rows else None
+    return int(days) if days else 30
 
 
 # The register with each person's last visit and reference date, for one commune. Never
@@ -108,9 +110,10 @@ _ORDER = {
 }
 
 
-def _where(commune_id: int, f: PeopleFilter, freq: int, on_team_of: int | None) -> \
-        tuple[str, list[Any]]:
-    """The filtered register as SQL (a derived table `x`) and its arguments."""
+def _where(commune_id: int, f: PeopleFilter, freq: int, on_team_of: int | None,
+           columns: str = "*") -> tuple[str, list[Any]]:
+    """The filtered register as SQL (a derived table `x`, `columns` of it) and its
+    arguments."""
     people: list[str] = []  # on the person's own columns: inside the register (_base)
     args: list[Any] = [commune_id, commune_id]
     for word in fold(f.q).replace("%", " ").replace("_", " ").split()[:6]:
@@ -143,7 +146,7 @@ def _where(commune_id: int, f: PeopleFilter, freq: int, on_team_of: int | None) 
         args.append(now + dt.timedelta(days=DUE_SOON_DAYS - freq))
     where = " AND ".join(clauses) or "1 = 1"
     inside = "".join(f" AND {c}" for c in people)
-    return f"SELECT * FROM ({_base(inside)}) x WHERE {where}", args
+    return f"SELECT {columns} FROM ({_base(inside)}) x WHERE {where}", args
 
 
 def _decorate(row: dict[str, Any], freq: int, now: dt.date) -> dict[str, Any]:
@@ -173,17 +176,33 @@ async def list_people(commune_id: int, f: PeopleFilter, *, limit: int = PAGE_SIZ
         freq = await get_visit_frequency(commune_id)
     sql, args = _where(commune_id, f, freq, on_team_of)
     total = -1
-    if with_count:
-        count = await Person.raw(f"SELECT COUNT(*) AS n FROM ({sql}) c", *args)
-        total = int(count[0]["n"])
+    if limit == 0 and with_count:
+        return [], await _count_people(sql, args)
     if limit == 0:
         return [], total
     order = _ORDER.get(f.sort, _ORDER["due"])
     offset = (f.page_no - 1) * limit
+    counted = sql
+    if with_count:
+        # The page and the number of matching people in one statement: a window's count is
+        # taken over every row that passes the filters, before ORDER BY and LIMIT (one round
+        # trip fewer for the register; on PostgreSQL each is ~0.4 ms of CPU).
+        sql, args = _where(commune_id, f, freq, on_team_of,
+                           "x.*, COUNT(*) OVER () AS register_total")
     rows = await Person.raw(f"{sql} ORDER BY {order} LIMIT {int(limit)} OFFSET {int(offset)}",
                             *args)
+    if with_count:
+        for r in rows:
+            total = int(r.pop("register_total"))
+        if not rows:  # past the last page, or nobody matches: the count alone
+            total = 0 if offset == 0 else await _count_people(counted, args)
     now = today()
     return [_decorate(r, freq, now) for r in rows], total
+
+
+async def _count_people(sql: str, args: list[Any]) -> int:
+    count = await Person.raw(f"SELECT COUNT(*) AS n FROM ({sql}) c", *args)
+    return int(count[0]["n"])
 
 
 async def count_due(commune_id: int) -> dict[str, int]:
@@ -209,9 +228,20 @@ async def list_caseload(user: CurrentUser) -> list[dict[str, Any]]:
     """
     if user.commune_id is None or user.role not in ("volunteer", "official"):
         return []
-    rows, _n = await list_people(
-        user.commune_id, PeopleFilter(status="active", sort="due"), limit=5000,
-        on_team_of=user.id if user.role == "volunteer" else None, with_count=False)
+    # One statement: the commune's visit frequency comes with each row (an uncorrelated
+    # subquery, run once) rather than in a statement of its own before — the volunteer home,
+    # the caseload API and the record forms run this on every view. No due filter here, so the
+    # frequency is needed only for each row's next visit.
+    sql, args = _where(user.commune_id, PeopleFilter(status="active"), 0,
+                       user.id if user.role == "volunteer" else None)
+    rows = await Person.raw(
+        "SELECT x.*, (SELECT a.visit_frequency_days FROM area a WHERE a.id = {}) "
+        f"AS visit_frequency FROM ({sql}) x ORDER BY {_ORDER['due']} LIMIT 5000",
+        user.commune_id, *args)
+    now = today()
+    for r in rows:
+        freq = r.pop("visit_frequency")
+        _decorate(r, int(freq) if freq else 30, now)
     return rows
 
 
@@ -238,6 +268,43 @@ async def get_person_for(user: CurrentUser, person_id: int) -> dict[str, Any]:
         raise NotFound()
     row.pop("on_team", None)
     return row
+
+
+# The register's own columns of a person (`_BASE`'s inner select, from the person's row).
+_REGISTER_COLUMNS = ("id", "code", "full_name", "search_text", "birth_year", "sex", "category",
+                     "status", "village", "phone", "village_name")
+
+
+async def get_person_with_due(user: CurrentUser, person_id: int) -> \
+        tuple[dict[str, Any], dict[str, Any]]:
+    """`get_person_for` and `get_due_for` in one statement, for the person page: the same
+    person (404 on the same terms) and the same due row. Their statements were two of the
+    page's fixed cost — on PostgreSQL each round trip is ~0.4 ms of CPU whatever its work."""
+    if user.commune_id is None or user.role not in ("volunteer", "official") or \
+            db_id(person_id) is None:
+        raise NotFound()
+    rows = await Person.raw(
+        "SELECT p.*, v.name AS village_name, EXISTS (SELECT 1 FROM team_member t "
+        'WHERE t.person = p.id AND t."user" = {} AND t.end_date IS NULL) AS on_team, '
+        "d.last_visit AS due_last_visit, d.primary_name AS due_primary_name, "
+        "d.ref_date AS due_ref_date, (SELECT a.visit_frequency_days FROM area a "
+        "WHERE a.id = p.commune) AS due_frequency "
+        "FROM person p LEFT JOIN area v ON v.id = p.village "
+        f"LEFT JOIN ({_base(' AND p.id = {}')}) d ON d.id = p.id "
+        "WHERE p.id = {} AND p.commune = {}",
+        user.id, user.commune_id, user.commune_id, person_id, person_id, user.commune_id)
+    if not rows:
+        raise NotFound()
+    row = rows[0]
+    if user.role == "volunteer" and not row["on_team"]:
+        raise NotFound()
+    del row["on_team"]
+    due = {k: row[k] for k in _REGISTER_COLUMNS}
+    due["last_visit"] = row.pop("due_last_visit")
+    due["primary_name"] = row.pop("due_primary_name")
+    due["ref_date"] = row.pop("due_ref_date")
+    freq = row.pop("due_frequency")
+    return row, _decorate(due, int(freq) if freq else 30, today())
 
 
 async def get_due_for(user: CurrentUser, person_id: int) -> dict[str, Any]:

@@ -111,10 +111,10 @@ async def person_create(request: Request, user: SignedIn,
 
 @get("/people/{person_id:int}", name="person", include_in_schema=False, opt=FIELD_USERS)
 async def person_page(request: Request, user: SignedIn, person_id: FromPath[int]) -> Template:
-    person = await queries.get_person_for(user, person_id)
+    person, due = await queries.get_person_with_due(user, person_id)
     await change_queries.record_view(actor_id=user.id, person=person)
     context: dict[str, Any] = {
-        "person": person, "due": await queries.get_due_for(user, person_id),
+        "person": person, "due": due,
         "periods": await queries.list_periods(person_id),
         "team": await queries.list_team(person_id, person["commune"],
                                         include_ended=user.is_official),

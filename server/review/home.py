@@ -20,6 +20,5 @@ async def home_official(user: CurrentUser) -> dict[str, Any]:
 async def home_volunteer(user: CurrentUser) -> dict[str, Any]:
     # Returned entries are listed once, by the records card ("Returned to you for correction",
     # with the link to fix them); this card only adds the rejected ones, which cannot be fixed.
-    found = await queries.list_notifications(user)
-    return {"review_rejected": found["rejected"],
+    return {"review_rejected": await queries.list_recent_rejections(user),
             "review_kind_label": kind_label, "review_state_label": state_label}

@@ -34,6 +34,7 @@ __all__ = [
     "ReviewRefused", "EntryChanged", "approve_entry", "return_entry", "reject_entry", "reopen_entry",
     "approve_entries", "list_queue", "get_entry_for_review", "list_person_history",
     "get_version_diff", "diff_versions", "notification_count", "list_notifications",
+    "list_recent_rejections",
 ]
 
 # Rejected entries stay in a volunteer's notifications this long; returned ones until fixed.
@@ -483,6 +484,15 @@ async def list_notifications(user: CurrentUser) -> dict[str, Any]:
             _now() - dt.timedelta(days=days))
         return {"returned": [], "rejected": [], "overdue": rows, "overdue_days": days}
     return {"returned": [], "rejected": [], "overdue": []}
+
+
+async def list_recent_rejections(user: CurrentUser) -> list[dict[str, Any]]:
+    """A volunteer's entries rejected in the last REJECTED_NOTICE_DAYS, newest review first:
+    the `rejected` list of list_notifications, without reading the returned ones (the home
+    page's records card lists those itself)."""
+    return await Entry.raw(
+        _NOTICE + "WHERE e.author = {} AND e.state = 'rejected' AND e.reviewed_at >= {} "
+        "ORDER BY e.reviewed_at DESC", user.id, _now() - dt.timedelta(days=REJECTED_NOTICE_DAYS))
 
 
 async def count_waiting(commune_id: int) -> int:

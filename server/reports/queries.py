@@ -232,8 +232,9 @@ _STEP_RANK = ("CASE r.status WHEN 'received' THEN 1 WHEN 'attended' THEN 2 "
 def _steps_of(ids: list[int]) -> str:
     """The approved follow-up steps `r` of the communes' approved referrals dated in the period
     (arguments: ids, start, end). The join order is forced (CROSS JOIN): the period's few
-    referrals first, then their steps through `referral_event.referral`'s index, then each
-    step's review state by primary key — never a pass over every approved entry."""
+    referrals first, then their steps through `referral_event_follow_up` (the step read from
+    the index alone), then each step's review state by primary key — never a pass over every
+    approved entry."""
     d = _d()
     return (f"entry e0 CROSS JOIN referral_event r CROSS JOIN entry s "
             f"WHERE e0.commune IN ({_in(ids)}) AND e0.kind = 'referral' "

@@ -339,8 +339,16 @@ async def build_report(area: dict[str, Any], period: Period, *, detail: bool) ->
 async def _build_report(area: dict[str, Any], period: Period, *, detail: bool) -> dict[str, Any]:
     communes = await queries.list_communes(area)
     ids = [int(c["id"]) for c in communes]
-    if ids:
-        per, internal, rows, (attended, median) = await _per_commune(ids, period)
+    named = detail and area["level"] == "commune"
+    as_of = min(period.end, today())
+    # The names of a commune official's report (overdue people, volunteers) are read beside
+    # the figures' statements, not after them.
+    figures, overdue, by_author = await asyncio.gather(
+        _per_commune(ids, period) if ids else _nothing(),
+        queries.list_overdue(area["id"], as_of, area) if named else _nothing(),
+        queries.count_by_author(area["id"], period) if named else _nothing())
+    if figures is not None:
+        per, internal, rows, (attended, median) = figures
     else:
         per, internal, rows, attended, median = {}, {}, None, 0, None
     total = empty_figures()
@@ -360,16 +368,19 @@ async def _build_report(area: dict[str, Any], period: Period, *, detail: bool) -
                         "rates": rates(per[int(c["id"])])} for c in communes]
         if len(communes) > 1 else [],
     }
-    if detail and area["level"] == "commune":
-        as_of = min(period.end, today())
+    if named:
         report["overdue_as_of"] = as_of.isoformat()
         report["overdue"] = [
             {"id": r["id"], "code": r["code"], "name": r["full_name"], "category": r["category"],
              "last_visit": r["last_visit"].isoformat() if r["last_visit"] else None,
              "days": r["days"]}
-            for r in await queries.list_overdue(area["id"], as_of)]
-        report["volunteers"] = _volunteers(await queries.count_by_author(area["id"], period))
+            for r in overdue]
+        report["volunteers"] = _volunteers(by_author)
     return report
+
+
+async def _nothing() -> Any:
+    return None
 
 
 def _fill(defaults: dict[str, Any], have: dict[str, Any]) -> dict[str, Any]:

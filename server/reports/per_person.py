@@ -19,6 +19,7 @@ gave them), so that the report's dicts keep their order.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import add, itemgetter
 from typing import Any
 
 from server.reports.tasks import DOSSIER, SUPPORT_KINDS
@@ -81,20 +82,16 @@ def schedule(post_rehab: list[dict[str, Any]], *, per_commune: bool = True
 def support(visits: list[dict[str, Any]], *, per_commune: bool = True) -> list[dict[str, Any]]:
     """Approved visits with each kind of support (and dossiers, and any support), and the
     people with at least one such visit."""
-    # Tens of thousands of rows at province scale, each with ten counts: the loop touches a
-    # count only when it is not zero (most are) and keeps a person's counts in a list.
+    # Tens of thousands of rows at province scale, each with ten counts: a row's counts are
+    # taken in one call and added to the person's by `map` (C loops, not a Python loop per
+    # count). The counts are COUNT(*) FILTER: integers, never NULL.
     codes = (*CODES, "any")
-    columns = tuple(enumerate(f"v_{code}" for code in codes))
+    counts = itemgetter(*(f"v_{code}" for code in codes))
     people: dict[tuple[int, Any], list[int]] = {}
     for r in visits:
         key = (_int(r["commune"]) if per_commune else 0, r["person"])
         p = people.get(key)
-        if p is None:
-            p = people[key] = [0] * len(codes)
-        for i, column in columns:
-            n = r[column]
-            if n:
-                p[i] += int(n)
+        people[key] = list(counts(r)) if p is None else list(map(add, p, counts(r)))
     out: dict[int, dict[str, Any]] = {}
     for (commune, _person), p in people.items():
         row = out.get(commune)
@@ -135,8 +132,9 @@ def relapse_people(visits: list[dict[str, Any]], *, per_commune: bool = True
     out: dict[int, dict[str, int]] = {}
     for r in visits:
         commune = _int(r["commune"]) if per_commune else 0
-        row = out.setdefault(commune, {f"{s}_{x}": 0 for s in SIGNS
-                                       for x in ("people", "visits")})
+        row = out.get(commune)
+        if row is None:  # not a new dict per row only to throw it away
+            row = out[commune] = {f"{s}_{x}": 0 for s in SIGNS for x in ("people", "visits")}
         for sign in SIGNS:
             n = _int(r[sign])
             row[f"{sign}_visits"] += n

@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from schema.enums import Kind
 from server.areas.queries import get_area, list_descendant_communes
 from server.areas.tables import Area
 from server.errors import NotFound
@@ -114,17 +115,24 @@ async def list_report_areas(user: CurrentUser) -> list[dict[str, Any]]:
 
 
 async def list_communes(area: dict[str, Any]) -> list[dict[str, Any]]:
+    # A commune's report is of the commune itself: the row the caller already read (its
+    # access check loads the whole area row), not a second read of it.
+    if area.get("level") == "commune" and "name" in area:
+        return [area]
     return await list_descendant_communes(area["id"])
 
 
 # ---------------------------------------------------------------- the overdue list
 
 
-async def list_overdue(commune_id: int, as_of: dt.date) -> list[dict[str, Any]]:
+async def list_overdue(commune_id: int, as_of: dt.date,
+                       area: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """People in a category on `as_of` whose last visit (approved or waiting for review), or
     — never visited by this commune — their arrival from another commune or their start, is
-    older than the commune's visit frequency."""
-    area = await get_area(commune_id)
+    older than the commune's visit frequency (from `area`, the commune's row, when the caller
+    has read it already)."""
+    if area is None or "visit_frequency_days" not in area:
+        area = await get_area(commune_id)
     freq = int(area["visit_frequency_days"] or 30) if area else 30
     d = _d()
     rows = await _rows(
@@ -191,13 +199,18 @@ async def count_entry_states(ids: list[int], period: Period) -> dict[str, int]:
 
 
 async def count_by_author(commune_id: int, period: Period) -> list[dict[str, Any]]:
-    """Approved and pending entries per author and kind in one commune (allowance evidence)."""
+    """Approved and pending entries per author and kind in one commune (allowance evidence).
+    Every kind is named (the CHECK on `entry.kind` allows no other) so that the report index
+    is sought by commune, kind and date — the commune's entries of the period only, not all
+    its entries of every year."""
     d = _d()
+    kinds = ", ".join(f"'{k.value}'" for k in Kind)
     bucket = "CASE WHEN e.state = 'approved' THEN 'approved' ELSE 'pending' END"
     return await _rows(
         f"SELECT e.author AS author, u.display_name AS name, e.kind AS kind, "
         f"{bucket} AS bucket, COUNT(*) AS n FROM entry e JOIN app_user u ON u.id = e.author "
-        f"WHERE e.commune = {{}} AND e.entry_date >= {d} AND e.entry_date <= {d} "
+        f"WHERE e.commune = {{}} AND e.kind IN ({kinds}) "
+        f"AND e.entry_date >= {d} AND e.entry_date <= {d} "
         f"AND e.state IN ('approved', 'submitted', 'returned') "
         f"GROUP BY e.author, u.display_name, e.kind, {bucket} ORDER BY u.display_name",
         commune_id, period.start, period.end)
@@ -219,8 +232,9 @@ _STEP_RANK = ("CASE r.status WHEN 'received' THEN 1 WHEN 'attended' THEN 2 "
 def _steps_of(ids: list[int]) -> str:
     """The approved follow-up steps `r` of the communes' approved referrals dated in the period
     (arguments: ids, start, end). The join order is forced (CROSS JOIN): the period's few
-    referrals first, then their steps through `referral_event.referral`'s index, then each
-    step's review state by primary key — never a pass over every approved entry."""
+    referrals first, then their steps through `referral_event_follow_up` (the step read from
+    the index alone), then each step's review state by primary key — never a pass over every
+    approved entry."""
     d = _d()
     return (f"entry e0 CROSS JOIN referral_event r CROSS JOIN entry s "
             f"WHERE e0.commune IN ({_in(ids)}) AND e0.kind = 'referral' "

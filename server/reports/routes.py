@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 import msgspec
 from litestar import Request, Response, get, post
@@ -85,8 +86,11 @@ def _context(user: SignedIn, report: dict[str, Any], period: Period,
     if not detail:
         report = numbers_only(report)
     area_id = report["area"]["id"]
+    query = report_query(area_id, period)
 
     def entries_link(kind: str, *, pending: bool = False, by: str = "", value: Any = None) -> str:
+        # The report's own query encoded once, each link's few parameters after it (the same
+        # text as report_query(…, **q): a commune's page has some 60 links).
         if not detail:
             return ""
         q = {"entries": kind}
@@ -94,12 +98,12 @@ def _context(user: SignedIn, report: dict[str, Any], period: Period,
             q["pending"] = "1"
         if by:
             q.update(by=by, value="" if value is None else str(value))
-        return "/reports/entries?" + report_query(area_id, period, **q)
+        return f"/reports/entries?{query}&{urlencode(q)}"
 
     return {"report": report, "period": period, "period_label": period.label(),
             "detail": detail, "figure_label": labels.figure_label,
             "code_label": labels.code_label, "chart": _chart, "entries_link": entries_link,
-            "query": report_query(area_id, period), "kinds": KINDS, "vn_date": vn_date,
+            "query": query, "kinds": KINDS, "vn_date": vn_date,
             "vn_time": vn_time,
             # The training and counselling sections are their modules' own partials.
             **training_report_context(report["totals"]["training"]),

@@ -29,8 +29,17 @@ def _has(column: str, code: str) -> str:
     """The JSON list `column` holds `code`: the quoted code found in its text (a plain
     substring search — cheaper than LIKE's pattern match, which is most of the cost of a pass
     over a year of visits on SQLite; the codes are fixed lower-case words)."""
-    find = "strpos({}, {})" if _pg() else "instr({}, {})"
-    return find.format(f"CAST(e.{column} AS TEXT)", f"'\"{code}\"'") + " > 0"
+    # SQLite keeps a JSON list as its text: no CAST to make per row (PostgreSQL's is `json`).
+    if _pg():
+        return f"strpos(CAST(e.{column} AS TEXT), '\"{code}\"') > 0"
+    return f"instr(e.{column}, '\"{code}\"') > 0"
+
+
+def _count_if(condition: str) -> str:
+    """How many rows of the group meet `condition` (0 when none does): an aggregate's FILTER,
+    which both engines evaluate cheaper than SUM(CASE …) — on SQLite a fifth of the visit
+    pass's CPU on a year of a province."""
+    return f"COUNT(*) FILTER (WHERE {condition})"
 
 
 def _user_org(rows: str) -> str:
@@ -52,19 +61,18 @@ async def count_visits_by_person(ids: list[int], period: Period) -> list[dict[st
     again per area. A code is matched in the support list's text with its quotes."""
     rank = "CASE e.methadone " + " ".join(
         f"WHEN '{k}' THEN {v}" for k, v in METHADONE_RANK.items()) + " ELSE 0 END"
-    support = [f"SUM(CASE WHEN {_has('support', code)} THEN 1 ELSE 0 END) AS v_{code}"
+    support = [f"{_count_if(_has('support', code))} AS v_{code}"
                for code in (*SUPPORT_KINDS, DOSSIER)]
     # A list with any kind of support: not empty, and not only the dossier.
-    some = ("e.support IS NOT NULL AND CAST(e.support AS TEXT) "
-            "NOT IN ('[]', '[\"compulsory_dossier\"]')")
+    text = "CAST(e.support AS TEXT)" if _pg() else "e.support"
+    some = f"e.support IS NOT NULL AND {text} NOT IN ('[]', '[\"compulsory_dossier\"]')"
     on_methadone = "e.methadone IN ('adherent', 'missed', 'stopped')"
-    signs = [f"SUM(CASE WHEN e.drug_signs = '{s}' THEN 1 ELSE 0 END) AS {s}"
-             for s in ("suspected", "confirmed")]
+    signs = [f"{_count_if(f'e.drug_signs = {s!r}')} AS {s}" for s in ("suspected", "confirmed")]
     rows = (f"SELECT e.commune AS commune, e.person AS person, e.author AS author, "
             f"COUNT(*) AS n, {', '.join(support)}, "
-            f"SUM(CASE WHEN {some} THEN 1 ELSE 0 END) AS v_any, "
+            f"{_count_if(some)} AS v_any, "
             f"MAX(CASE WHEN {on_methadone} THEN {rank} ELSE 0 END) AS worst, "
-            f"SUM(CASE WHEN {on_methadone} THEN 1 ELSE 0 END) AS methadone, "
+            f"{_count_if(on_methadone)} AS methadone, "
             f"{', '.join(signs)} FROM entry e WHERE {_approved(ids, 'visit')} "
             f"GROUP BY e.commune, e.person, e.author")
     return await _rows(_user_org(rows), *ids, period.start, period.end)

@@ -192,3 +192,34 @@ def test_content_hash_is_the_json_dumps_hash_for_every_character():
         for kind, data in samples.items():
             record = dict(data, **{text_field[kind]: piece})
             assert canonical_hash(kind, record) == reference(kind, record), kind
+
+
+def test_batch_row_and_version_text_are_the_one_record_paths(world, as_user):
+    """A visit stored by the batch path (on PostgreSQL one array per column, server.bulk)
+    has every entry column and the version's stored text that the one-record path
+    (`submit_record`, /api/v1/visits) writes for the same content."""
+    from server.records.tables import Entry, EntryVersion
+
+    pid = _setup(world)
+    bob = as_user(world["bob"])
+    data = _visit(pid, health="Khá hơn", work="Làm thuê", family="", next_step="Gọi lại",
+                  next_visit_date="2026-12-01", support=["legal", "counselling", "legal"],
+                  notes="Ổn định — \"trích\" \\ ✓")
+    batch = _rec(data)
+    res = bob.post("/api/v1/sync", json={"records": [batch]}).json()["results"][0]
+    assert res["outcome"] == "stored"
+    single = str(uuid.uuid4())
+    api = bob.post("/api/v1/visits", json={"id": single, "version": 1, "data": data})
+    assert api.status_code == 201, api.text
+
+    differ = {"id", "receipt", "recorded_at", "received_at", "updated_at", "change_seq"}
+    rows = {str(r["id"]): r for r in run(Entry.select().where(
+        Entry.id.is_in([uuid.UUID(batch["id"]), uuid.UUID(single)])))}
+    by_batch, by_one = rows[batch["id"]], rows[single]
+    assert {k: v for k, v in by_batch.items() if k not in differ} \
+        == {k: v for k, v in by_one.items() if k not in differ}
+    assert by_batch["village"] == world["villages"]["HK"][0] and by_batch["support"]
+    texts = {str(r["entry"]): r["data"] for r in run(EntryVersion.select(
+        EntryVersion.entry, EntryVersion.data).where(
+        EntryVersion.entry.is_in([uuid.UUID(batch["id"]), uuid.UUID(single)])))}
+    assert texts[batch["id"]] == texts[single]

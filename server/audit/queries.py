@@ -7,7 +7,8 @@ lock (PostgreSQL advisory lock; SQLite's single writer) so the chain never forks
 A batch (a sync of 100 records) appends its rows with `record_events`: one lock, one read of
 the last hash, the hashes chained in memory, one multi-row INSERT. Rows of one INSERT take
 their ids in the order of its VALUES (a serial column's default is evaluated row by row), so
-the chain reads back in id order exactly as it was computed.
+the chain reads back in id order exactly as it was computed. On PostgreSQL the rows go in as
+one array per column (`server.bulk.unnest_insert_sql`), in the same order.
 
 A row's hash is the SHA-256 of `json.dumps([...], sort_keys=True, ensure_ascii=False,
 separators=(",", ":"))` (`_row_hash`, which `verify_chain` recomputes). When the row's detail
@@ -98,6 +99,15 @@ _COLUMNS = ("at", "actor_id", "commune_id", "action", "subject_type", "subject_i
 _CHUNK = 500
 
 
+# PostgreSQL: one array per column (server.bulk), the rows in array order, so they take their
+# ids in the order given, as from a VALUES list.
+# Made on first use: a column's type asks the engine, which is not known at import.
+@cache
+def _unnest_sql() -> str:
+    return bulk.unnest_insert_sql("audit_event",
+                                  tuple(getattr(AuditEvent, name) for name in _COLUMNS))
+
+
 @cache
 def _insert_sql(rows: int) -> str:
     one = "(" + ", ".join("{}" for _ in _COLUMNS) + ")"
@@ -147,6 +157,9 @@ async def record_events(events: list[Event]) -> None:
                        e.person_id, text, prev, digest]
             prev = digest
         width = len(_COLUMNS)
+        if isinstance(engine, PostgresEngine):
+            await bulk.run(engine, _unnest_sql(), [values[c::width] for c in range(width)])
+            return
         for i in range(0, len(events), _CHUNK):
             part = values[i * width:(i + _CHUNK) * width]
             await bulk.run(engine, _insert_sql(len(part) // width), part)

@@ -64,6 +64,11 @@ def _message(t: mi.Type, value: Any) -> str:
     return _(MESSAGES["invalid"])
 
 
+# Values taken as they are (no text in them to trim): what JSON gives besides text and lists.
+_PLAIN = frozenset((int, float, bool, type(None), dict))
+_TEXT_OR_LIST = (str, list)
+
+
 def _clean(value: Any) -> Any:
     if isinstance(value, str):
         return value.strip()
@@ -90,11 +95,20 @@ def validate_fields(cls: type[msgspec.Struct], data: Any) -> \
     hints = _hints(cls)
     errors: dict[str, str] = {}
     present: dict[str, Any] = {}
+    get = data.get
     for name, required in _names(cls):
-        value = data.get(name)
-        if isinstance(value, (str, list)):  # noqa: UP038 - a tuple: no union built per field
+        value: Any = get(name)
+        # Text trimmed, and refused with a NUL (nobody types one, and PostgreSQL cannot store
+        # it); the plain text of a record, most of its values, without a call per value.
+        kind = type(value)
+        if kind is str:
+            value = value.strip()
+            if "\x00" in value:
+                errors[name] = _(MESSAGES["invalid"])
+                continue
+        elif kind is list or (kind not in _PLAIN and isinstance(value, _TEXT_OR_LIST)):
             value = _clean(value)
-            if _has_nul(value):  # nobody types a NUL, and PostgreSQL cannot store one
+            if _has_nul(value):
                 errors[name] = _(MESSAGES["invalid"])
                 continue
         if value is None or value == "":

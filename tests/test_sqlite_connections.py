@@ -97,3 +97,34 @@ def test_long_reads_leave_the_event_loop_free(world: dict[str, Any]) -> None:
     assert inline_ticks <= 1
     # A long read is made on a reader thread: the loop goes on serving meanwhile.
     assert long_ticks >= 5
+
+
+def test_every_connection_carries_the_pragmas(world: dict[str, Any]) -> None:
+    """The inline read connection, a reader and a write transaction's connection all run with
+    server.db.PRAGMAS (the checkpoint interval and page cache a sync batch relies on, the
+    memory map reads rely on) — the settings are per connection, not per file."""
+    from server.db import PRAGMAS
+    from server.people.tables import Person
+    from server.piccolo_conf import DB
+
+    wanted = {}
+    for pragma in PRAGMAS:
+        name, value = pragma.removeprefix("PRAGMA ").split(" = ")
+        wanted[name] = int({"NORMAL": "1"}.get(value, value))
+    assert wanted["wal_autocheckpoint"] == 10000
+
+    def first(rows: Any) -> int:  # the one value of a PRAGMA's one row (a dict or a tuple)
+        row = list(rows)[0]
+        return int(next(iter(row.values())) if isinstance(row, dict) else row[0])
+
+    async def scenario() -> list[dict[str, int]]:
+        inline = DB._inline_connection()
+        seen = [{name: first(inline.execute(f"PRAGMA {name}")) for name in wanted}]
+        reader = await DB._reader()
+        seen.append({name: first(await reader.execute_fetchall(f"PRAGMA {name}"))
+                     for name in wanted})
+        async with DB.transaction():
+            seen.append({name: first(await Person.raw(f"PRAGMA {name}")) for name in wanted})
+        return seen
+
+    assert run(scenario()) == [wanted, wanted, wanted]

@@ -59,9 +59,10 @@ AUDIT_LOCK = 1 if IS_PG else 0
 
 # name → (who, url, statements). Every signed-in request starts with the session's row.
 PAGES = {
-    # session, caseload (with the visit frequency), counts by state, returned, rejected, the
-    # two optional cards' "may this user record trainings / counselling?"
-    "volunteer home": ("bob", "/", 7),
+    # session, caseload (with the visit frequency), the records card (its two counts and the
+    # returned entries in one), rejected, the two optional cards' "may this user record
+    # trainings / counselling?"
+    "volunteer home": ("bob", "/", 6),
     # session, caseload (with the visit frequency)
     "caseload API": ("bob", "/api/v1/me/caseload", 2),
     # session, person (is the user on their team? their due row with the visit frequency),

@@ -10,8 +10,7 @@ from server.web import CurrentUser
 
 
 async def home_volunteer(user: CurrentUser) -> dict[str, Any]:
-    counts = await listing_queries.count_my_entries(user)
-    returned = await listing_queries.list_my_entries(user, state="returned", limit=10)
+    counts, returned = await listing_queries.summarise_my_entries(user, returned=10)
     return {"records_counts": counts, "records_returned": returned}
 
 

@@ -196,9 +196,16 @@ async def list_post_rehab(ids: list[int], period: Period) -> list[dict[str, Any]
     window_start = _add_days("w.span_start", "k.n * w.freq")
     window_end = (f"CASE WHEN k.n = w.windows - 1 THEN w.span_end "
                   f"ELSE {_add_days('w.span_start', '(k.n + 1) * w.freq - 1')} END")
+    # PostgreSQL turns the probe into an anti join over the person's visits, read once per
+    # spell and kept (Materialize) for its windows: bounded by the spell's time in the period
+    # (every window lies inside it, so the rows are the same) the index reads only those
+    # visits, not every visit of the person (province year: ~330 -> ~200 ms). SQLite probes
+    # each window by its own dates and is left as it is.
+    spell = "AND e.entry_date >= w.span_start AND e.entry_date <= w.span_end " if _pg() else ""
     missed = (f"EXISTS (SELECT 1 FROM k WHERE k.n < w.windows AND NOT EXISTS ("
               f"SELECT 1 FROM entry e WHERE e.person = w.person AND +e.commune = w.commune "
-              f"AND e.kind = 'visit' AND e.state = 'approved' AND e.entry_date >= {window_start} "
+              f"AND e.kind = 'visit' AND e.state = 'approved' {spell}"
+              f"AND e.entry_date >= {window_start} "
               f"AND e.entry_date <= {window_end}))")
     return await _rows(
         f"WITH RECURSIVE k(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM k WHERE n < {max(1, most)}) "

@@ -8,6 +8,7 @@ expired session while offline, and an outbox that survives a browser restart.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import uuid
 from typing import Any
 
@@ -169,14 +170,23 @@ def test_flaky_network_and_a_killed_server_lose_nothing(browser):
             context.set_offline(True)
             page.wait_for_timeout(30)
         context.set_offline(False)
-        # Kill the server (SIGKILL) while a batch is on the wire, then bring it back.
+        # Kill the server (SIGKILL) while a batch is on the wire, then bring it back. Another
+        # writer holds the database's write lock (a real lock, as another process's sync
+        # holds it), so the batch waits inside the server, unanswered, until the kill: a batch
+        # that finished between two looks of the test would leave nothing on the wire to kill.
         context.set_offline(True)
         more = [add(page, "visit", visit(pid, notes=f"late #{i}")) for i in range(200)]
-        context.set_offline(False)
-        page.evaluate("window.outbox.flush(); 0")
-        until(page,
-            "async () => (await window.outbox.list()).some(r => r.status === 'sending')")
-        server.kill()
+        holder = sqlite3.connect(server.dbdir / "live.sqlite", timeout=10, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            context.set_offline(False)
+            page.evaluate("window.outbox.flush(); 0")
+            until(page,
+                "async () => (await window.outbox.list()).some(r => r.status === 'sending')")
+            server.kill()
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
         page.evaluate("window.outbox.flush()")  # the server is down: everything unsent stays
         left = page.evaluate("window.outbox.count()")
         assert left == sum(1 for s in statuses(page).values() if s in ("saved", "sending"))

@@ -299,7 +299,7 @@ def test_who_may_record_and_isolation(world, as_user, client):
 
 def _contact(author: CurrentUser, days_ago: int, **data: Any) -> uuid.UUID:
     entry_id = uuid.uuid4()
-    payload = {"date": (TODAY - dt.timedelta(days=days_ago)).isoformat(), "time": "10:00",
+    payload = {"date": (TODAY - dt.timedelta(days=days_ago)).isoformat(), "time": "00:00",
                **data}
     result = run(submit_record(author, "counselling", entry_id, 1, dt.datetime.now(dt.UTC),
                                payload))

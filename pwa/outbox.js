@@ -627,10 +627,15 @@ async function fillUserPickers() {
   });
 }
 
+// The phone's clock read in Vietnam time, as the forms' dates are (validate.js vnToday): a
+// phone set to another zone would otherwise fill an hour the server refuses as "in the future"
+// on Vietnam's date, or records the wrong hour. h23: midnight is 00, never 24.
+const VN_CLOCK = new Intl.DateTimeFormat("en-GB", { timeZone: "Asia/Ho_Chi_Minh", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+
 function fillTimeNow() {
   // A cached blank form has no time in it: take the phone's clock when it opens.
   document.querySelectorAll("form[data-outbox-kind] input[type=time]").forEach((el) => {
-    if (!el.value) el.value = new Date().toTimeString().slice(0, 5);
+    if (!el.value) el.value = VN_CLOCK.format(new Date());
   });
 }
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from functools import cache
 from typing import Any
 
 from server.areas.tables import Area, Organisation, User
@@ -259,6 +260,7 @@ async def set_provider_active(user: CurrentUser, provider_id: int, active: bool)
 # returned. Each count is an index range of entry_author_state (author, state); the returned
 # rows are _MY_ENTRIES' with its state filter. The outer ORDER BY keeps the list's order (a
 # join does not promise its inputs'). Built once per index hint (SQLite's or none).
+@cache
 def _my_summary_sql(hint: str, limit: int) -> str:
     return (
         "SELECT c.n_submitted, c.n_approved, r.* FROM (SELECT "
@@ -269,9 +271,6 @@ def _my_summary_sql(hint: str, limit: int) -> str:
         "ORDER BY r.entry_date DESC, r.received_at DESC")
 
 
-_MY_SUMMARY: dict[tuple[str, int], str] = {}
-
-
 async def summarise_my_entries(user: CurrentUser, *, returned: int = 10
                                ) -> tuple[dict[str, int], list[dict[str, Any]]]:
     """The home's records card: how many of the user's entries wait for review and how many
@@ -279,10 +278,7 @@ async def summarise_my_entries(user: CurrentUser, *, returned: int = 10
     gives them), in one statement."""
     # The same index hint as list_my_entries with a state, for the same reason.
     hint = "INDEXED BY entry_author_state" if Entry._meta.db.engine_type == "sqlite" else ""
-    sql = _MY_SUMMARY.get((hint, returned))
-    if sql is None:
-        sql = _MY_SUMMARY[(hint, returned)] = _my_summary_sql(hint, returned)
-    rows = await Entry.raw(sql, user.id, user.id, user.id)
+    rows = await Entry.raw(_my_summary_sql(hint, returned), user.id, user.id, user.id)
     counts = {"submitted": int(rows[0]["n_submitted"]), "approved": int(rows[0]["n_approved"])}
     entries = [{k: v for k, v in r.items() if k not in ("n_submitted", "n_approved")}
                for r in rows if r["id"] is not None]
